@@ -1,0 +1,1 @@
+"""The framework-free engine. Build one with ``bot.engine.build.build_engine``."""

@@ -1,0 +1,167 @@
+"""The framework-free engine: one ``Incoming`` event in, a list of ``Outgoing`` messages out.
+
+Each event is handled in one database transaction, serialised per chat. Flows live in their
+own modules (menu, intake, progress); this module only routes events to them.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.engine.types import Button, Incoming, Kind, Outgoing
+from config.catalog import Catalog
+from config.settings import Settings
+from nlp.api import Classifier
+from storage import repo
+from storage.models import Conversation, utcnow
+
+log = logging.getLogger(__name__)
+
+OutgoingHook = Callable[[AsyncSession, list[Outgoing]], Awaitable[None]]
+
+
+class ClassifierSource:
+    """The classifier, loaded once in a worker thread so the event loop keeps answering."""
+
+    def __init__(self, load: Callable[[], Classifier]):
+        self._load = load
+        self._task: asyncio.Task[Classifier] | None = None
+
+    def warm_up(self) -> asyncio.Task[Classifier]:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._load))
+        return self._task
+
+    @property
+    def ready(self) -> bool:
+        return self._task is not None and self._task.done()
+
+    async def get(self) -> Classifier:
+        return await self.warm_up()
+
+
+class ChatLocks:
+    """One lock per chat, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    @asynccontextmanager
+    async def hold(self, chat_id: int):
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._users[chat_id] = self._users.get(chat_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[chat_id] -= 1
+            if not self._users[chat_id]:
+                del self._users[chat_id], self._locks[chat_id]
+
+
+@dataclass
+class Context:
+    """What a flow sees while handling one event."""
+
+    engine: "Engine"
+    event: Incoming
+    session: AsyncSession
+    conv: Conversation
+    now: datetime
+    out: list[Outgoing] = field(default_factory=list)
+
+    @property
+    def texts(self):
+        return self.engine.catalog.texts
+
+    @property
+    def data(self) -> dict:
+        return self.conv.data
+
+    def say(self, text: str, buttons: list[list[Button]] | None = None, **kw) -> Outgoing:
+        msg = Outgoing(chat_id=self.event.chat_id, text=text, buttons=buttons or [], **kw)
+        self.out.append(msg)
+        return msg
+
+    def send(self, chat_id: int, text: str, buttons: list[list[Button]] | None = None,
+             audience: str = "staff") -> None:
+        self.out.append(Outgoing(chat_id=chat_id, text=text, buttons=buttons or [],
+                                 audience=audience))
+
+    def set_flow(self, flow: str, step: str = "", data: dict | None = None) -> None:
+        self.conv.flow, self.conv.step = flow, step
+        if data is not None:
+            self.conv.data = data
+
+
+class Engine:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], catalog: Catalog,
+                 classifier: ClassifierSource, settings: Settings,
+                 route: Callable[[str, str, str], str],
+                 clock: Callable[[], datetime] = utcnow,
+                 on_outgoing: OutgoingHook | None = None):
+        self.sessions = sessions
+        self.catalog = catalog
+        self.classifier = classifier
+        self.settings = settings
+        self.route = route
+        self.clock = clock
+        self.on_outgoing = on_outgoing
+        self._locks = ChatLocks()
+
+    async def handle(self, event: Incoming) -> list[Outgoing]:
+        async with self._locks.hold(event.chat_id):
+            async with self.sessions() as session, session.begin():
+                conv = await repo.get_conversation(session, chat_id=event.chat_id)
+                if conv is None:
+                    conv = Conversation(chat_id=event.chat_id, user_id=event.user_id, data={})
+                ctx = Context(self, event, session, conv, self.clock())
+                await dispatch(ctx)
+                await repo.save_conversation(session, conversation=conv)
+                if self.on_outgoing is not None:
+                    await self.on_outgoing(session, ctx.out)
+            return ctx.out
+
+    def staff_chat_for(self, department: str) -> int | None:
+        dep = self.catalog.departments.get(department)
+        return (dep.chat_id if dep and dep.chat_id else None) or self.settings.staff_chat_id
+
+
+async def dispatch(ctx: Context) -> None:
+    # Imported here so the flow modules can import Context from this module.
+    from bot.engine import intake, menu, progress
+
+    flows = {"intake": intake, "query": progress}
+    ev = ctx.event
+    if ev.chat_type != "private":
+        return  # groups: only the staff side speaks there
+    if ev.kind == Kind.COMMAND:
+        handler = menu.COMMANDS.get(ev.command)
+        if handler is None:
+            ctx.say(ctx.texts.unknown_command)
+            await menu.remind(ctx, flows)
+            return
+        await handler(ctx, flows)
+        return
+    if ev.kind == Kind.BUTTON:
+        prefix, _, rest = ev.data.partition(":")
+        module = {"m": menu, "i": intake, "p": progress}.get(prefix)
+        if module is None:
+            ctx.say(ctx.texts.stale_button)
+            await menu.remind(ctx, flows)
+            return
+        await module.on_button(ctx, rest.split(":"), flows)
+        return
+    flow = flows.get(ctx.conv.flow)
+    if flow is None:
+        await menu.idle_input(ctx)
+    else:
+        await flow.on_input(ctx)

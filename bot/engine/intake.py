@@ -1,0 +1,629 @@
+"""Filing a complaint: a guided conversation whose state lives in ``Conversation.data``.
+
+Steps run in the order of ``steps()``; each step has a prompt and an answer handler. Button data
+is ``i:<step>:<action>`` so a button from an earlier step can never act on a later one.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.engine.core import Context
+from bot.engine.render import esc, local_time, mask_phone, shorten
+from bot.engine.types import Button, Kind
+from bot.engine import validate
+from config.catalog import CategoryRules, Question
+from nlp.api import Flag
+from nlp.taxonomy import load_taxonomy
+from storage import repo
+
+HEAD = ["description", "category"]
+TAIL = ["location", "since", "name", "phone", "attachments", "summary"]
+PICK_STEPS = ("pick1", "pick2", "pick3")
+MIN_DESCRIPTION_WORDS = 10
+WELCOME_BACK_AFTER = timedelta(hours=1)
+
+
+# ---------------------------------------------------------------- state helpers
+
+def category(ctx: Context) -> list[str]:
+    return ctx.data.get("category") or ["", "", ""]
+
+
+def rules(ctx: Context) -> CategoryRules:
+    return ctx.engine.catalog.rules_for(*category(ctx))
+
+
+def question(ctx: Context, step: str) -> Question | None:
+    key = step[2:] if step.startswith("q.") else None
+    return next((q for q in rules(ctx).questions if q.key == key), None)
+
+
+def steps(ctx: Context) -> list[str]:
+    return HEAD + [f"q.{q.key}" for q in rules(ctx).questions] + TAIL
+
+
+def category_text(ctx: Context, cat: list[str] | None = None) -> str:
+    return " › ".join(esc(p) for p in (cat or category(ctx)) if p)
+
+
+def step_label(ctx: Context) -> str:
+    t, step = ctx.texts, ctx.conv.step
+    if step.startswith("q."):
+        q = question(ctx, step)
+        return q.label if q else step
+    if step in PICK_STEPS:
+        step = "category"
+    return {"description": t.field_description, "category": t.field_category,
+            "location": t.field_location, "since": t.field_since, "name": t.field_name,
+            "phone": t.field_phone, "attachments": t.field_attachments,
+            "summary": "核对提交", "edit": "修改"}.get(step, step)
+
+
+def btn(ctx: Context, label: str, action: str, step: str | None = None) -> Button:
+    return Button(label, f"i:{step or ctx.conv.step}:{action}")
+
+
+def nav_row(ctx: Context, *, skip: bool = False) -> list[Button]:
+    row = [btn(ctx, ctx.texts.button_skip, "skip")] if skip else []
+    return row + [btn(ctx, ctx.texts.button_back, "back")]
+
+
+def go(ctx: Context, step: str, *, remember: bool = True) -> None:
+    history = ctx.data.setdefault("history", [])
+    if remember and ctx.conv.step and ctx.conv.step not in PICK_STEPS + ("edit",):
+        if not history or history[-1] != ctx.conv.step:
+            history.append(ctx.conv.step)
+    ctx.conv.step = step
+
+
+def step_done(ctx: Context) -> bool:
+    """Whether an answerable step already has its answer (used after a change from summary)."""
+    step, d = ctx.conv.step, ctx.data
+    if step.startswith("q."):
+        return step[2:] in d.get("answers", {})
+    return step in d
+
+
+async def advance(ctx: Context) -> None:
+    order = steps(ctx)
+    current = "category" if ctx.conv.step in PICK_STEPS else ctx.conv.step
+    if ctx.data.get("editing"):
+        # After a change from the summary, ask only what the change left unanswered.
+        pending = [s for s in order[order.index(current) + 1:-1]
+                   if s.startswith("q.") and s[2:] not in ctx.data.get("answers", {})
+                   and (question(ctx, s) or Question("", "", "")).required]
+        go(ctx, pending[0] if pending else "summary", remember=False)
+    else:
+        go(ctx, order[order.index(current) + 1])
+    await prompt(ctx)
+
+
+async def back(ctx: Context) -> None:
+    if ctx.data.get("editing") and ctx.conv.step != "summary":
+        go(ctx, "summary", remember=False)
+    elif ctx.conv.step in PICK_STEPS:
+        go(ctx, "category", remember=False)
+    else:
+        history = ctx.data.get("history") or []
+        if not history:
+            ctx.say(ctx.texts.back_at_start)
+        else:
+            ctx.conv.step = history.pop()
+    await prompt(ctx)
+
+
+# ---------------------------------------------------------------- entry points
+
+async def begin(ctx: Context, description: str = "", attachments=()) -> None:
+    ctx.set_flow("intake", "description",
+                 {"answers": {}, "attachments": list(attachments), "history": []})
+    if description:
+        await answer_description(ctx, description)
+    else:
+        await prompt(ctx)
+
+
+async def on_input(ctx: Context) -> None:
+    ev, t, step = ctx.event, ctx.texts, ctx.conv.step
+    if ctx.now - ctx.conv.updated_at.replace(tzinfo=ctx.now.tzinfo) > WELCOME_BACK_AFTER:
+        ctx.say(t.welcome_back)
+    if ev.kind == Kind.ATTACHMENT:
+        ctx.data.setdefault("attachments", []).append({"file_id": ev.file_id, "media": ev.media})
+        if step == "attachments":
+            ctx.say(t("attachments_count", n=len(ctx.data["attachments"])),
+                    [[btn(ctx, t.button_done, "done")]])
+        else:
+            from bot.engine.menu import media_word
+            ctx.say(t("attachment_saved_ask_text", media=media_word(ev.media)))
+            await prompt(ctx)
+        return
+    if ev.kind == Kind.CONTACT and step == "phone":
+        await answer_phone(ctx, ev.text)
+        return
+    if ev.kind != Kind.TEXT:
+        ctx.say(t.not_text)
+        await prompt(ctx)
+        return
+    text = ev.text.strip()
+    if not text:
+        ctx.say(t.empty)
+        await prompt(ctx)
+        return
+    handler = ANSWERS.get("q" if step.startswith("q.") else step)
+    if handler is None:  # a step answered with buttons only
+        typed = match_button(ctx, text)
+        if typed is None:
+            ctx.say(t.invalid_choice)
+            await prompt(ctx)
+        else:
+            await on_button(ctx, typed.data.split(":")[1:], {})
+        return
+    await handler(ctx, text)
+
+
+def match_button(ctx: Context, text: str) -> Button | None:
+    """A citizen may type a button's label instead of pressing it."""
+    probe = Context(ctx.engine, ctx.event, ctx.session, ctx.conv, ctx.now)
+    PROMPTS[prompt_key(ctx.conv.step)](probe)
+    for msg in probe.out:
+        for row in msg.buttons:
+            for b in row:
+                if b.text.strip() == text:
+                    return b
+    return None
+
+
+async def on_button(ctx: Context, parts: list[str], _flows: dict) -> None:
+    t = ctx.texts
+    if ctx.conv.flow != "intake" or len(parts) != 2 or parts[0] != ctx.conv.step:
+        ctx.say(t.stale_button)
+        from bot.engine.menu import remind
+        from bot.engine import intake, progress
+        await remind(ctx, {"intake": intake, "query": progress})
+        return
+    step, action = parts
+    if action == "back":
+        await back(ctx)
+    elif action == "skip" and can_skip(ctx, step):
+        store(ctx, step, None)
+        await advance(ctx)
+    elif step == "description" and action == "keep" and ctx.data.get("overflow"):
+        full = ctx.data.pop("overflow")
+        ctx.data.setdefault("answers", {})["full_text"] = full
+        await answer_description(ctx, full[: ctx.engine.settings.max_description_chars])
+    elif step in ("category",) + PICK_STEPS:
+        await category_button(ctx, step, action)
+    elif step.startswith("q.") and action.startswith("c") and action[1:].isdigit():
+        q = question(ctx, step)
+        if q and int(action[1:]) < len(q.choices):
+            store(ctx, step, q.choices[int(action[1:])])
+            await advance(ctx)
+        else:
+            ctx.say(t.stale_button)
+            await prompt(ctx)
+    elif step == "name" and action == "anon" and rules(ctx).anonymous:
+        ctx.data["name"], ctx.data["anonymous"] = None, True
+        await advance(ctx)
+    elif step == "attachments" and action == "done":
+        await advance(ctx)
+    elif step == "summary" and action == "submit":
+        await submit(ctx)
+    elif step == "summary" and action == "edit":
+        go(ctx, "edit", remember=False)
+        await prompt(ctx)
+    elif action == "cancel":
+        ctx.set_flow("", "", {})
+        ctx.say(t.cancelled)
+        from bot.engine.menu import show_menu
+        show_menu(ctx)
+    elif step == "edit" and action.startswith("f."):
+        target = action[2:]
+        if target == "category":
+            ctx.data["editing"] = True
+            go(ctx, "pick1", remember=False)
+        elif target in steps(ctx):
+            ctx.data["editing"] = True
+            go(ctx, target, remember=False)
+        else:
+            ctx.say(t.stale_button)
+        await prompt(ctx)
+    else:
+        ctx.say(t.stale_button)
+        await prompt(ctx)
+
+
+def can_skip(ctx: Context, step: str) -> bool:
+    if step.startswith("q."):
+        q = question(ctx, step)
+        return q is not None and not q.required
+    return step == "since" or (step == "phone" and ctx.data.get("anonymous"))
+
+
+def store(ctx: Context, step: str, value) -> None:
+    if step.startswith("q."):
+        ctx.data.setdefault("answers", {})[step[2:]] = value
+    else:
+        ctx.data[step] = value
+    ctx.data.pop("unsent", None)
+
+
+def too_long(ctx: Context, text: str, limit: int) -> bool:
+    if len(text) <= limit:
+        return False
+    ctx.data["unsent"] = text  # kept, so nothing the citizen typed is lost
+    ctx.say(ctx.texts("too_long", got=len(text), max=limit))
+    return True
+
+
+# ---------------------------------------------------------------- answers
+
+async def answer_description(ctx: Context, text: str) -> None:
+    t, limit = ctx.texts, ctx.engine.settings.max_description_chars
+    if len(text) > limit:
+        ctx.data["overflow"] = text
+        ctx.say(t("too_long_description", got=len(text), max=limit),
+                [[btn(ctx, t("keep_first", max=limit), "keep")]])
+        return
+    if not validate.has_words(text):
+        ctx.say(t.no_words)
+        await prompt(ctx)
+        return
+    if validate.word_count(text) < MIN_DESCRIPTION_WORDS:
+        ctx.say(t("description_too_short", min=MIN_DESCRIPTION_WORDS))
+        return
+    ctx.data.pop("overflow", None)
+    store(ctx, "description", text)
+    await classify(ctx, text)
+    if ctx.data.get("editing"):
+        go(ctx, "summary", remember=False)
+        await prompt(ctx)
+    else:
+        go(ctx, "category")
+        await prompt(ctx)
+
+
+async def classify(ctx: Context, text: str) -> None:
+    classifier = await ctx.engine.classifier.get()
+    result = classifier.classify(text)
+    cat = result.category
+    ctx.data["proposal"] = {
+        "category": [cat.level1, cat.level2, cat.level3],
+        "department": result.department,
+        "evidence": list(result.evidence[:6]),
+        "top3": [name for name, _ in result.top3],
+        "unsure": bool(result.unsure),
+    }
+    ctx.data["flags"] = list(result.flags)
+    t = ctx.texts
+    if Flag.LITIGATION in result.flags:
+        ctx.say(t.flag_litigation)
+    if Flag.ESCALATION in result.flags:
+        ctx.say(t.flag_escalation)
+
+
+async def answer_question(ctx: Context, text: str) -> None:
+    q = question(ctx, ctx.conv.step)
+    t = ctx.texts
+    if q is None:
+        await prompt(ctx)
+        return
+    if too_long(ctx, text, ctx.engine.settings.max_answer_chars):
+        return
+    if q.type == "choice":
+        value = next((c for c in q.choices if c == text), None)
+    elif q.type == "money":
+        value = validate.parse_money(text)
+    elif q.type == "count":
+        value = validate.parse_count(text)
+    elif q.type == "year":
+        value = validate.parse_year(text, ctx.now.year)
+    else:
+        value = text if validate.has_words(text) else None
+    if value is None:
+        ctx.say({"choice": t.invalid_choice, "money": t.invalid_money, "count": t.invalid_count,
+                 "year": t.invalid_year}.get(q.type, t.no_words))
+        await prompt(ctx)
+        return
+    store(ctx, ctx.conv.step, value)
+    await advance(ctx)
+
+
+async def answer_text_field(ctx: Context, text: str) -> None:
+    limit = 30 if ctx.conv.step == "name" else ctx.engine.settings.max_answer_chars
+    if too_long(ctx, text, limit):
+        return
+    if not validate.has_words(text):
+        ctx.say(ctx.texts.no_words)
+        await prompt(ctx)
+        return
+    if ctx.conv.step == "name":
+        ctx.data["anonymous"] = False
+    store(ctx, ctx.conv.step, text)
+    await advance(ctx)
+
+
+async def answer_phone(ctx: Context, text: str) -> None:
+    phone = validate.parse_phone(text)
+    if phone is None:
+        ctx.say(ctx.texts.invalid_phone)
+        await prompt(ctx)
+        return
+    store(ctx, "phone", phone)
+    ctx.say("已记下您的联系电话。", remove_keyboard=True)
+    await advance(ctx)
+
+
+async def answer_attachments_text(ctx: Context, text: str) -> None:
+    if text in ("完成", "没有", "无", "好了", "跳过"):
+        await advance(ctx)
+    else:
+        ctx.say(ctx.texts.ask_attachments, [[btn(ctx, ctx.texts.button_done, "done")]])
+
+
+async def answer_summary_text(ctx: Context, text: str) -> None:
+    typed = match_button(ctx, text)
+    if typed is not None:
+        await on_button(ctx, typed.data.split(":")[1:], {})
+    else:
+        ctx.say(ctx.texts.invalid_choice)
+        await prompt(ctx)
+
+
+ANSWERS = {
+    "description": answer_description, "q": answer_question, "location": answer_text_field,
+    "since": answer_text_field, "name": answer_text_field, "phone": answer_phone,
+    "attachments": answer_attachments_text, "summary": answer_summary_text,
+    "edit": answer_summary_text,
+}
+
+
+# ---------------------------------------------------------------- category
+
+def taxonomy(ctx: Context):
+    return load_taxonomy()
+
+
+async def category_button(ctx: Context, step: str, action: str) -> None:
+    tax, proposal = taxonomy(ctx), ctx.data.get("proposal") or {}
+    if step == "category" and action == "ok" and proposal.get("category"):
+        await choose_category(ctx, proposal["category"], proposal.get("department"))
+        return
+    if step == "category" and action in ("change", "more"):
+        go(ctx, "pick1", remember=False)
+        await prompt(ctx)
+        return
+    if step == "category" and action.startswith("t") and action[1:].isdigit():
+        top = proposal.get("top3") or []
+        if int(action[1:]) < len(top):
+            ctx.data["pick"] = [top[int(action[1:])]]
+            go(ctx, "pick2", remember=False)
+            await prompt(ctx)
+            return
+    pick = ctx.data.get("pick") or []
+    options = pick_options(tax, step, pick)
+    if action == "coarse" and step in ("pick2", "pick3") and pick:
+        await choose_category(ctx, pick + [""] * (3 - len(pick)))
+        return
+    if action.startswith("p") and action[1:].isdigit() and int(action[1:]) < len(options):
+        chosen = options[int(action[1:])]
+        pick = ([] if step == "pick1" else pick[: PICK_STEPS.index(step)]) + [chosen]
+        ctx.data["pick"] = pick
+        if len(pick) == 3 or not pick_options(tax, PICK_STEPS[len(pick)], pick):
+            await choose_category(ctx, pick + [""] * (3 - len(pick)))
+        else:
+            go(ctx, PICK_STEPS[len(pick)], remember=False)
+            await prompt(ctx)
+        return
+    ctx.say(ctx.texts.stale_button)
+    await prompt(ctx)
+
+
+def pick_options(tax, step: str, pick: list[str]) -> list[str]:
+    if step == "pick1":
+        return tax.level1()
+    if step == "pick2" and pick:
+        return tax.level2(pick[0])
+    if step == "pick3" and len(pick) >= 2:
+        return tax.level3(pick[0], pick[1])
+    return []
+
+
+async def choose_category(ctx: Context, cat: list[str], department: str | None = None) -> None:
+    changed = cat != ctx.data.get("category")
+    ctx.data["category"] = cat
+    ctx.data["department"] = department or ctx.engine.route(*cat)
+    ctx.data.pop("pick", None)
+    if changed:  # answers to the old category's questions no longer apply
+        keep = {q.key for q in rules(ctx).questions} | {"full_text"}
+        ctx.data["answers"] = {k: v for k, v in ctx.data.get("answers", {}).items() if k in keep}
+    ctx.say(ctx.texts("category_chosen", category=category_text(ctx),
+                      department=esc(ctx.engine.catalog.department_name(ctx.data["department"]))))
+    ctx.conv.step = "category"
+    await advance(ctx)
+
+
+# ---------------------------------------------------------------- prompts
+
+def prompt_key(step: str) -> str:
+    return "q" if step.startswith("q.") else step
+
+
+async def prompt(ctx: Context) -> None:
+    PROMPTS[prompt_key(ctx.conv.step)](ctx)
+
+
+def prompt_description(ctx: Context) -> None:
+    t = ctx.texts
+    ctx.say(t("ask_description", max=ctx.engine.settings.max_description_chars),
+            [[btn(ctx, t.button_cancel, "cancel")]])
+
+
+def prompt_category(ctx: Context) -> None:
+    t, p = ctx.texts, ctx.data.get("proposal") or {}
+    if p.get("unsure") or not p.get("category"):
+        rows = [[btn(ctx, name, f"t{i}")] for i, name in enumerate(p.get("top3") or [])]
+        ctx.say(t.category_proposal_unsure,
+                rows + [[btn(ctx, t.category_more, "more")], nav_row(ctx)])
+        return
+    evidence = "、".join(esc(w) for w in p.get("evidence") or []) or "—"
+    ctx.say(t("category_proposal", category=category_text(ctx, p["category"]),
+              department=esc(ctx.engine.catalog.department_name(p.get("department", ""))),
+              evidence=evidence),
+            [[btn(ctx, t.category_confirm, "ok")], [btn(ctx, t.category_change, "change")],
+             nav_row(ctx)])
+
+
+def prompt_pick(ctx: Context) -> None:
+    t, step = ctx.texts, ctx.conv.step
+    pick = ctx.data.get("pick") or []
+    options = pick_options(taxonomy(ctx), step, pick)
+    rows, row = [], []
+    for i, name in enumerate(options):
+        row.append(btn(ctx, name, f"p{i}"))
+        if len(row) == 2:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    if step == "pick1":
+        text = t.category_pick1
+    else:
+        parent = esc(pick[PICK_STEPS.index(step) - 1])
+        text = t(step.replace("pick", "category_pick"), parent=parent)
+        rows.append([btn(ctx, f"不确定，就选「{parent}」", "coarse")])
+    ctx.say(text, rows + [nav_row(ctx)])
+
+
+def prompt_question(ctx: Context) -> None:
+    q = question(ctx, ctx.conv.step)
+    if q is None:
+        return
+    rows = [[btn(ctx, c, f"c{i}") for i, c in enumerate(q.choices)]] if q.choices else []
+    ctx.say(esc(q.ask), rows + [nav_row(ctx, skip=not q.required)])
+
+
+def prompt_simple(ctx: Context) -> None:
+    t, step = ctx.texts, ctx.conv.step
+    text = {"location": t.ask_location, "since": t.ask_since}[step]
+    ctx.say(text, [nav_row(ctx, skip=can_skip(ctx, step))])
+
+
+def prompt_name(ctx: Context) -> None:
+    t = ctx.texts
+    if rules(ctx).anonymous:
+        ctx.say(t.ask_name_anonymous, [[btn(ctx, t.button_anonymous, "anon")], nav_row(ctx)])
+    else:
+        ctx.say(t.ask_name, [nav_row(ctx)])
+
+
+def prompt_phone(ctx: Context) -> None:
+    t = ctx.texts
+    anonymous = bool(ctx.data.get("anonymous"))
+    ctx.say(t.ask_phone_anonymous if anonymous else t.ask_phone,
+            [nav_row(ctx, skip=anonymous)], request_contact=True)
+
+
+def prompt_attachments(ctx: Context) -> None:
+    t = ctx.texts
+    n = len(ctx.data.get("attachments") or [])
+    text = t.ask_attachments + (f"\n{t('attachments_count', n=n)}" if n else "")
+    ctx.say(text, [[btn(ctx, t.button_done, "done")], nav_row(ctx)])
+
+
+def summary_lines(ctx: Context, *, for_staff: bool = False) -> list[str]:
+    t, d = ctx.texts, ctx.data
+    answers = d.get("answers") or {}
+    lines = [f"{t.field_category}：{category_text(ctx)}"]
+    for q in rules(ctx).questions:
+        value = answers.get(q.key)
+        lines.append(f"{esc(q.label)}：{esc(value) if value else t.not_given}")
+    lines += [
+        f"{t.field_location}：{esc(d.get('location') or t.not_given)}",
+        f"{t.field_since}：{esc(d.get('since') or t.not_given)}",
+    ]
+    if not for_staff:
+        name = t.anonymous_name if d.get("anonymous") else esc(d.get("name") or t.not_given)
+        lines += [f"{t.field_name}：{name}",
+                  f"{t.field_phone}：{esc(d.get('phone') or t.not_given)}",
+                  f"{t.field_attachments}：{len(d.get('attachments') or [])} 份"]
+    return lines
+
+
+def prompt_summary(ctx: Context) -> None:
+    t, d = ctx.texts, ctx.data
+    ctx.data.pop("editing", None)
+    text = "\n".join([t.summary_title,
+                      f"{t.field_description}：{esc(shorten(d.get('description', ''), 600))}",
+                      *summary_lines(ctx), "", t.summary_footer])
+    ctx.say(text, [[btn(ctx, t.button_submit, "submit")],
+                   [btn(ctx, t.button_edit, "edit"), btn(ctx, t.button_cancel_filing, "cancel")]])
+
+
+def prompt_edit(ctx: Context) -> None:
+    t = ctx.texts
+    fields = [("description", t.field_description), ("category", t.field_category)]
+    fields += [(f"q.{q.key}", q.label) for q in rules(ctx).questions]
+    fields += [("location", t.field_location), ("since", t.field_since),
+               ("name", t.field_name), ("phone", t.field_phone),
+               ("attachments", t.field_attachments)]
+    rows = [[btn(ctx, esc(label), f"f.{key}")] for key, label in fields]
+    ctx.say(t.edit_pick, rows + [[Button(t.button_back, "i:edit:back")]])
+
+
+PROMPTS = {
+    "description": prompt_description, "category": prompt_category, "pick1": prompt_pick,
+    "pick2": prompt_pick, "pick3": prompt_pick, "q": prompt_question,
+    "location": prompt_simple, "since": prompt_simple, "name": prompt_name,
+    "phone": prompt_phone, "attachments": prompt_attachments, "summary": prompt_summary,
+    "edit": prompt_edit,
+}
+
+
+# ---------------------------------------------------------------- submit
+
+async def submit(ctx: Context) -> None:
+    t, d, s = ctx.texts, ctx.data, ctx.session
+    citizen = await repo.get_or_create_citizen(s, chat_id=ctx.event.chat_id)
+    if not d.get("anonymous"):
+        citizen.name = d.get("name")
+    citizen.phone = d.get("phone") or citizen.phone
+    s.add(citizen)
+    level1, level2, level3 = category(ctx)
+    proposal = d.get("proposal") or {}
+    case = await repo.create_case(
+        s, citizen=citizen, attachments=d.get("attachments") or [],
+        level1=level1, level2=level2, level3=level3, department=d["department"],
+        description=d["description"], location=d.get("location") or "",
+        since=d.get("since") or "", name=None if d.get("anonymous") else d.get("name"),
+        anonymous=bool(d.get("anonymous")), phone=d.get("phone"),
+        answers=d.get("answers") or {}, flags=d.get("flags") or [],
+        evidence=proposal.get("evidence") or [],
+    )
+    alert_staff(ctx, case)
+    ctx.set_flow("", "", {})
+    ctx.say(t("submitted", number=case.number, code=case.query_code))
+    from bot.engine.menu import show_menu
+    show_menu(ctx)
+
+
+def alert_staff(ctx: Context, case) -> None:
+    """Post the new case to its department's staff chat, phone masked."""
+    chat_id = ctx.engine.staff_chat_for(case.department)
+    if chat_id is None:
+        return
+    t = ctx.texts
+    dep = ctx.engine.catalog.departments.get(case.department)
+    hidden = case.anonymous or (dep is not None and dep.confidential)
+    flags = "、".join(Flag.LABELS.get(f, f) for f in case.flags)
+    ctx.send(chat_id, t("staff_new_case",
+                        number=case.number, category=category_text(ctx),
+                        department=esc(ctx.engine.catalog.department_name(case.department)),
+                        flags=t("staff_flags", flags=flags) if flags else "",
+                        date=local_time(case.created_at),
+                        name="（保密）" if hidden else esc(case.name or t.not_given),
+                        phone="（保密）" if hidden else mask_phone(case.phone),
+                        location=esc(case.location or t.not_given),
+                        since=esc(case.since or t.not_given),
+                        answers="\n".join(summary_lines(ctx, for_staff=True)[1:-2]),
+                        description=esc(shorten(case.description, 1500)),
+                        attachments=len(ctx.data.get("attachments") or [])))

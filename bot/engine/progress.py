@@ -1,0 +1,129 @@
+"""Progress for citizens: their own cases, and any case by number and query code."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.engine.core import Context
+from bot.engine.lifecycle import Action, CaseStatus
+from bot.engine.render import esc, local_time
+from bot.engine.types import Button
+from bot.engine import validate
+from storage import repo
+
+MAX_FAILURES_PER_HOUR = 5
+_QUERY = re.compile(r"^\s*(HY\d{8}-\d{5,})\s+(\d{6})\s*$", re.IGNORECASE)
+
+
+def status_label(status: str) -> str:
+    try:
+        return CaseStatus(status).label
+    except ValueError:
+        return status
+
+
+def event_label(action: str, note: str) -> str:
+    if action == "registered":
+        return "登记，已生成案件编号"
+    try:
+        label = Action(action).label
+    except ValueError:
+        label = action
+    return f"{label}：{note}" if note and note != label else label
+
+
+def category_of(case) -> str:
+    return " › ".join(esc(p) for p in (case.level1, case.level2, case.level3) if p)
+
+
+async def show(ctx: Context, args: str = "", *, keep_flow: bool = False) -> None:
+    if args.strip():
+        await open_by_code(ctx, args)
+        return
+    t = ctx.texts
+    cases = await repo.cases_of_citizen(ctx.session, chat_id=ctx.event.chat_id)
+    query_row = [Button(t.progress_query_button, "p:query")]
+    if not cases:
+        ctx.say(t.progress_empty, [[Button(t.menu_file, "m:file")], query_row])
+        return
+    lines = [t("progress_list", n=len(cases))]
+    lines += [t("progress_item", number=c.number, category=category_of(c),
+                status=status_label(c.status), date=local_time(c.created_at)[:10])
+              for c in cases]
+    rows = [[Button(t("progress_open", number=c.number), f"p:case:{c.number}")]
+            for c in cases[:8]]
+    ctx.say("\n".join(lines), rows + [query_row])
+
+
+async def show_case(ctx: Context, case) -> None:
+    t = ctx.texts
+    events = await repo.events_of_case(ctx.session, case_id=case.id)
+    lines = [t("case_detail", number=case.number, category=category_of(case),
+               department=esc(ctx.engine.catalog.department_name(case.department)),
+               status=status_label(case.status), date=local_time(case.created_at)),
+             "", t.case_timeline]
+    lines += [f"{local_time(e.at)}  {esc(event_label(e.action, e.note))}" for e in events]
+    ctx.say("\n".join(lines))
+
+
+async def open_by_code(ctx: Context, text: str) -> bool:
+    t, s = ctx.texts, ctx.session
+    since = ctx.now - timedelta(hours=1)
+    if await repo.query_failures(s, chat_id=ctx.event.chat_id, since=since) >= MAX_FAILURES_PER_HOUR:
+        ctx.say(t("progress_locked", minutes=60))
+        return False
+    m = _QUERY.match(validate.normalize(text))
+    if not m:
+        ctx.say(t.progress_query_format)
+        return False
+    case = await repo.case_by_number(s, number=m.group(1).upper())
+    if case is None or case.query_code != m.group(2):
+        window = ctx.now.replace(minute=0, second=0, microsecond=0)
+        await repo.record_query_failure(s, chat_id=ctx.event.chat_id, window_start=window)
+        ctx.say(t.progress_bad_query)
+        return False
+    await show_case(ctx, case)
+    return True
+
+
+# ------------------------------------------------- the "query" flow: waiting for number + code
+
+def step_label(ctx: Context) -> str:
+    return "按编号查询"
+
+
+async def prompt(ctx: Context) -> None:
+    ctx.say(ctx.texts.progress_ask_query)
+
+
+async def back(ctx: Context) -> None:
+    from bot.engine.menu import show_menu
+
+    ctx.set_flow("", "", {})
+    show_menu(ctx)
+
+
+async def on_input(ctx: Context) -> None:
+    if not ctx.event.text.strip():
+        ctx.say(ctx.texts.empty)
+        await prompt(ctx)
+        return
+    if await open_by_code(ctx, ctx.event.text):
+        ctx.set_flow("", "", {})
+
+
+async def on_button(ctx: Context, parts: list[str], flows: dict) -> None:
+    t = ctx.texts
+    if parts[0] == "query":
+        if ctx.conv.flow == "intake":  # keep the unfinished complaint; /progress N C works
+            ctx.say(t.progress_ask_query.replace("请发送", "请发送 /progress "))
+            return
+        ctx.set_flow("query", "code", {})
+        await prompt(ctx)
+        return
+    if parts[0] == "case" and len(parts) == 2:
+        case = await repo.case_owned_by(ctx.session, number=parts[1], chat_id=ctx.event.chat_id)
+        if case is not None:
+            await show_case(ctx, case)
+            return
+    ctx.say(t.stale_button)

@@ -1,0 +1,96 @@
+"""The console front end: the same engine and database as the Telegram bot, in a terminal.
+
+Buttons are shown as numbered options; type the number or the button's text. Staff alerts are
+printed in a box, apart from the citizen's chat. Extra console commands stand in for what a
+phone does: ``/photo [name]``, ``/file [name]``, ``/contact <number>``, ``/quit``.
+"""
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import sys
+from typing import TextIO
+
+from bot.app import build_app
+from bot.engine.types import Incoming, Kind, Outgoing
+from config.settings import Settings
+
+CITIZEN_CHAT = 10001
+CONSOLE_STAFF_CHAT = -10001
+_TAG = re.compile(r"</?(?:b|i|u|s|code|pre|a)(?:\s[^>]*)?>")
+
+
+def plain(text: str) -> str:
+    """Telegram HTML to terminal text."""
+    return html.unescape(_TAG.sub("", text))
+
+
+class ConsoleChat:
+    def __init__(self, out: TextIO):
+        self.out = out
+        self.choices: list[tuple[str, str]] = []  # (label, callback data) of the last buttons
+
+    def show(self, messages: list[Outgoing]) -> None:
+        buttons: list[tuple[str, str]] = []
+        for msg in messages:
+            if msg.chat_id != CITIZEN_CHAT:
+                self._show_staff(msg)
+                continue
+            self.out.write(f"\n回音> {plain(msg.text).replace(chr(10), chr(10) + '      ')}\n")
+            for row in msg.buttons:
+                for b in row:
+                    buttons.append((plain(b.text), b.data))
+                    self.out.write(f"      [{len(buttons)}] {plain(b.text)}\n")
+            if msg.request_contact:
+                self.out.write("      （在电话上可一键分享手机号；这里请直接输入号码，"
+                               "或输入 /contact 号码）\n")
+        if buttons:
+            self.choices = buttons
+        self.out.flush()
+
+    def _show_staff(self, msg: Outgoing) -> None:
+        bar = "═" * 36
+        self.out.write(f"\n╔{bar}\n║ 【工作人员群 {msg.chat_id}】\n")
+        for line in plain(msg.text).splitlines():
+            self.out.write(f"║ {line}\n")
+        for row in msg.buttons:
+            self.out.write("║ " + "  ".join(f"〔{plain(b.text)}〕" for b in row) + "\n")
+        self.out.write(f"╚{bar}\n")
+
+    def to_event(self, line: str) -> Incoming | None:
+        text = line.rstrip("\r\n")
+        stripped = text.strip()
+        head, _, rest = stripped.partition(" ")
+        if head in ("/photo", "/file"):
+            media = "photo" if head == "/photo" else "document"
+            return Incoming(CITIZEN_CHAT, CITIZEN_CHAT, Kind.ATTACHMENT, media=media,
+                            file_id=f"console:{rest or media}")
+        if head == "/contact":
+            return Incoming(CITIZEN_CHAT, CITIZEN_CHAT, Kind.CONTACT, text=rest)
+        for i, (label, data) in enumerate(self.choices, 1):
+            if stripped == str(i) or (stripped and stripped == label):
+                return Incoming(CITIZEN_CHAT, CITIZEN_CHAT, Kind.BUTTON, data=data)
+        return Incoming.from_text(CITIZEN_CHAT, CITIZEN_CHAT, text)
+
+
+async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin,
+                      stdout: TextIO = sys.stdout) -> None:
+    if settings.staff_chat_id is None:
+        settings = settings.model_copy(update={"staff_chat_id": CONSOLE_STAFF_CHAT})
+    app = await build_app(settings)
+    chat = ConsoleChat(stdout)
+    loop = asyncio.get_running_loop()
+    try:
+        chat.show(await app.engine.handle(Incoming.from_text(CITIZEN_CHAT, CITIZEN_CHAT, "/start")))
+        while True:
+            stdout.write("\n你> ")
+            stdout.flush()
+            line = await loop.run_in_executor(None, stdin.readline)
+            if not line or line.strip() in ("/quit", "/exit"):
+                stdout.write("\n再见！未提交的内容已保存，下次打开会接着填写。\n")
+                break
+            event = chat.to_event(line)
+            chat.show(await app.engine.handle(event))
+    finally:
+        await app.close()

@@ -1,0 +1,52 @@
+"""All settings of Huiyin in one place (env prefix ``HUIYIN_``, ``.env`` supported)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing import Annotated
+
+CONFIG_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = CONFIG_DIR.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HUIYIN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = "sqlite+aiosqlite:///data/huiyin.db"
+    bot_token: str | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    frontend: str = Field(default="aiogram", pattern="^(aiogram|ptb)$")
+    staff_chat_id: int | None = None
+    leaders_chat_id: int | None = None
+    staff_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: str = "127.0.0.1:8080"
+    redis_url: str | None = None
+    config_dir: Path = CONFIG_DIR
+    # Longest complaint description we accept, in characters.
+    max_description_chars: int = 2000
+    # Longest answer to any other question, in characters.
+    max_answer_chars: int = 200
+
+    @field_validator("staff_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file when the URL is SQLite, else ``None``."""
+        prefix = "sqlite+aiosqlite:///"
+        if not self.database_url.startswith(prefix):
+            return None
+        rest = self.database_url[len(prefix):]
+        return None if rest in ("", ":memory:") else Path(rest)

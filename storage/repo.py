@@ -1,0 +1,100 @@
+"""Keyword-only data access. Functions take a session and never commit: the caller owns the
+transaction (one per incoming event)."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Attachment, Case, CaseEvent, Citizen, Conversation, QueryAttempt, utcnow
+
+BEIJING_OFFSET = timedelta(hours=8)
+
+
+async def get_conversation(session: AsyncSession, *, chat_id: int) -> Conversation | None:
+    return await session.get(Conversation, chat_id)
+
+
+async def save_conversation(session: AsyncSession, *, conversation: Conversation) -> None:
+    conversation.updated_at = utcnow()
+    session.add(conversation)
+    flag_modified(conversation, "data")  # flows edit the JSON in place
+
+
+async def get_or_create_citizen(session: AsyncSession, *, chat_id: int) -> Citizen:
+    citizen = (await session.exec(select(Citizen).where(Citizen.chat_id == chat_id))).first()
+    if citizen is None:
+        citizen = Citizen(chat_id=chat_id)
+        session.add(citizen)
+        await session.flush()
+    return citizen
+
+
+async def create_case(session: AsyncSession, *, citizen: Citizen, actor: str = "citizen",
+                      attachments: list[dict] = (), **fields) -> Case:
+    """Register a case: number and query code at once, its attachments, and the first event."""
+    now = utcnow()
+    case = Case(citizen_id=citizen.id, number=f"pending-{secrets.token_hex(8)}",
+                query_code=f"{secrets.randbelow(10**6):06d}", created_at=now, updated_at=now,
+                **fields)
+    session.add(case)
+    await session.flush()
+    case.number = case_number(case.id, now)
+    for item in attachments:
+        session.add(Attachment(case_id=case.id, file_id=item["file_id"],
+                               media=item.get("media", "photo")))
+    session.add(CaseEvent(case_id=case.id, at=now, actor=actor, action="registered",
+                          to_status=case.status, note="登记"))
+    await session.flush()
+    return case
+
+
+def case_number(case_id: int, at: datetime) -> str:
+    """HY + the Beijing date + the database id: unique, readable, no counter to keep."""
+    return f"HY{(at + BEIJING_OFFSET):%Y%m%d}-{case_id:05d}"
+
+
+async def cases_of_citizen(session: AsyncSession, *, chat_id: int, limit: int = 20) -> list[Case]:
+    stmt = (select(Case).join(Citizen, Citizen.id == Case.citizen_id)
+            .where(Citizen.chat_id == chat_id)
+            .order_by(col(Case.created_at).desc()).limit(limit))
+    return list((await session.exec(stmt)).all())
+
+
+async def case_by_number(session: AsyncSession, *, number: str) -> Case | None:
+    return (await session.exec(select(Case).where(Case.number == number))).first()
+
+
+async def case_owned_by(session: AsyncSession, *, number: str, chat_id: int) -> Case | None:
+    stmt = (select(Case).join(Citizen, Citizen.id == Case.citizen_id)
+            .where(Case.number == number, Citizen.chat_id == chat_id))
+    return (await session.exec(stmt)).first()
+
+
+async def events_of_case(session: AsyncSession, *, case_id: int) -> list[CaseEvent]:
+    stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.id))
+    return list((await session.exec(stmt)).all())
+
+
+async def count_attachments(session: AsyncSession, *, case_id: int) -> int:
+    stmt = select(func.count()).select_from(Attachment).where(Attachment.case_id == case_id)
+    return int((await session.exec(stmt)).one())
+
+
+async def query_failures(session: AsyncSession, *, chat_id: int, since: datetime) -> int:
+    stmt = select(func.coalesce(func.sum(QueryAttempt.failures), 0)).where(
+        QueryAttempt.chat_id == chat_id, QueryAttempt.window_start >= since)
+    return int((await session.exec(stmt)).one())
+
+
+async def record_query_failure(session: AsyncSession, *, chat_id: int, window_start: datetime) -> None:
+    stmt = select(QueryAttempt).where(QueryAttempt.chat_id == chat_id,
+                                      QueryAttempt.window_start == window_start)
+    row = (await session.exec(stmt)).first() or QueryAttempt(chat_id=chat_id,
+                                                             window_start=window_start)
+    row.failures += 1
+    session.add(row)
