@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.engine.core import Context
-from bot.engine.render import esc, local_time, mask_phone, shorten
+from bot.engine.render import esc, shorten
 from bot.engine.types import Button, Kind
-from bot.engine import validate
+from bot.engine import staff, validate
 from config.catalog import CategoryRules, Question
 from nlp.api import Flag
 from nlp.taxonomy import load_taxonomy
@@ -599,31 +599,8 @@ async def submit(ctx: Context) -> None:
         answers=d.get("answers") or {}, flags=d.get("flags") or [],
         evidence=proposal.get("evidence") or [],
     )
-    alert_staff(ctx, case)
+    staff.alert_new_case(ctx, case, summary_lines(ctx, for_staff=True)[1:-2])
     ctx.set_flow("", "", {})
     ctx.say(t("submitted", number=case.number, code=case.query_code))
     from bot.engine.menu import show_menu
     show_menu(ctx)
-
-
-def alert_staff(ctx: Context, case) -> None:
-    """Post the new case to its department's staff chat, phone masked."""
-    chat_id = ctx.engine.staff_chat_for(case.department)
-    if chat_id is None:
-        return
-    t = ctx.texts
-    dep = ctx.engine.catalog.departments.get(case.department)
-    hidden = case.anonymous or (dep is not None and dep.confidential)
-    flags = "、".join(Flag.LABELS.get(f, f) for f in case.flags)
-    ctx.send(chat_id, t("staff_new_case",
-                        number=case.number, category=category_text(ctx),
-                        department=esc(ctx.engine.catalog.department_name(case.department)),
-                        flags=t("staff_flags", flags=flags) if flags else "",
-                        date=local_time(case.created_at),
-                        name="（保密）" if hidden else esc(case.name or t.not_given),
-                        phone="（保密）" if hidden else mask_phone(case.phone),
-                        location=esc(case.location or t.not_given),
-                        since=esc(case.since or t.not_given),
-                        answers="\n".join(summary_lines(ctx, for_staff=True)[1:-2]),
-                        description=esc(shorten(case.description, 1500)),
-                        attachments=len(ctx.data.get("attachments") or [])))

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.engine.core import Context
 from bot.engine.lifecycle import Action, CaseStatus
-from bot.engine.render import esc, local_time
+from bot.engine.render import category_of, esc, local_time
 from bot.engine.types import Button
 from bot.engine import validate
 from storage import repo
@@ -30,10 +30,6 @@ def event_label(action: str, note: str) -> str:
     except ValueError:
         label = action
     return f"{label}：{note}" if note and note != label else label
-
-
-def category_of(case) -> str:
-    return " › ".join(esc(p) for p in (case.level1, case.level2, case.level3) if p)
 
 
 async def show(ctx: Context, args: str = "", *, keep_flow: bool = False) -> None:

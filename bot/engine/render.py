@@ -33,3 +33,8 @@ def local_time(at: datetime) -> str:
 
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def category_of(case) -> str:
+    """A case's category path, escaped: 劳动和社会保障 › 工资福利 › 工资发放."""
+    return " › ".join(esc(p) for p in (case.level1, case.level2, case.level3) if p)
