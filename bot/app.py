@@ -13,7 +13,7 @@ from bot.engine.core import ClassifierSource, Engine, OutgoingHook
 from config.catalog import Catalog
 from config.settings import Settings
 from nlp.api import Classifier
-from storage.db import create_engine, session_factory
+from storage.db import create_engine, session_factory, write_gate
 from storage.migrate import upgrade
 
 
@@ -55,5 +55,5 @@ async def build_app(settings: Settings, *, migrate: bool = True,
     source.warm_up()
     engine = Engine(sessions=session_factory(db), catalog=Catalog(settings.config_dir),
                     classifier=source, settings=settings, route=default_router(settings),
-                    on_outgoing=on_outgoing)
+                    on_outgoing=on_outgoing, write_gate=write_gate(settings.database_url))
     return App(settings=settings, db=db, engine=engine)

@@ -1,6 +1,8 @@
 """The one async engine factory. Nothing is created at import."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 from sqlalchemy import event
@@ -43,3 +45,10 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def write_gate(url: str) -> contextlib.AbstractAsyncContextManager:
+    """SQLite has one writer at a time: queue this process's transactions on an asyncio lock
+    (first come, first served) instead of letting them spin on the file lock. Other
+    databases need no gate."""
+    return asyncio.Lock() if url.startswith(SQLITE_PREFIX) else contextlib.nullcontext()

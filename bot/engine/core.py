@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+import contextlib
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,7 +108,8 @@ class Engine:
                  classifier: ClassifierSource, settings: Settings,
                  route: Callable[[str, str, str], str],
                  clock: Callable[[], datetime] = utcnow,
-                 on_outgoing: OutgoingHook | None = None):
+                 on_outgoing: OutgoingHook | None = None,
+                 write_gate: contextlib.AbstractAsyncContextManager | None = None):
         self.sessions = sessions
         self.catalog = catalog
         self.classifier = classifier
@@ -116,9 +118,14 @@ class Engine:
         self.clock = clock
         self.on_outgoing = on_outgoing
         self._locks = ChatLocks()
+        self._write_gate = write_gate or contextlib.nullcontext()
 
-    async def handle(self, event: Incoming) -> list[Outgoing]:
-        async with self._locks.hold(event.chat_id):
+    async def handle(self, event: Incoming, *,
+                     in_transaction: Callable[[AsyncSession], Awaitable[None]] | None = None,
+                     ) -> list[Outgoing]:
+        """Handle one event in one transaction. ``in_transaction`` (optional) runs inside that
+        transaction just before it commits, e.g. to mark the stored update as handled."""
+        async with self._locks.hold(event.chat_id), self._write_gate:
             async with self.sessions() as session, session.begin():
                 conv = await repo.get_conversation(session, chat_id=event.chat_id)
                 if conv is None:
@@ -128,6 +135,8 @@ class Engine:
                 await repo.save_conversation(session, conversation=conv)
                 if self.on_outgoing is not None:
                     await self.on_outgoing(session, ctx.out)
+                if in_transaction is not None:
+                    await in_transaction(session)
             return ctx.out
 
     def staff_chat_for(self, department: str) -> int | None:
