@@ -125,6 +125,10 @@ class Engine:
                      ) -> list[Outgoing]:
         """Handle one event in one transaction. ``in_transaction`` (optional) runs inside that
         transaction just before it commits, e.g. to mark the stored update as handled."""
+        if event.kind == Kind.TEXT and not self.classifier.ready:
+            # Text may need the classifier: wait for its warm-up here, holding no lock, so
+            # that commands such as /start from everyone keep being answered meanwhile.
+            await self.classifier.get()
         async with self._locks.hold(event.chat_id), self._write_gate:
             async with self.sessions() as session, session.begin():
                 conv = await repo.get_conversation(session, chat_id=event.chat_id)

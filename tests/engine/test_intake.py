@@ -284,3 +284,34 @@ async def test_many_citizens_at_once(app):
     await asyncio.gather(*(file(1000 + i) for i in range(8)))
     filed = await cases(app)
     assert len(filed) == 8 and len({c.number for c in filed}) == 8
+
+
+async def test_start_is_answered_while_the_classifier_warms_up(settings, classifier):
+    import threading
+
+    from bot.app import build_app
+
+    released = threading.Event()
+
+    def slow_load():
+        released.wait(timeout=30)
+        return classifier
+
+    app = await build_app(settings, classifier_loader=slow_load)
+    try:
+        chat = Chat(app)
+        await asyncio.wait_for(chat.send("/start"), timeout=5)
+        assert "回音" in chat.text
+        await chat.press("投诉/信访")
+        pending = asyncio.create_task(chat.send(WAGES))
+        await asyncio.sleep(0.05)
+        assert not pending.done()  # waits for the classifier, without blocking others
+        other = Chat(app, chat_id=777)
+        await asyncio.wait_for(other.send("/start"), timeout=5)
+        assert "回音" in other.text
+        released.set()
+        await asyncio.wait_for(pending, timeout=10)
+        assert "工资发放" in chat.text
+    finally:
+        released.set()
+        await app.close()
