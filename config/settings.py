@@ -50,3 +50,19 @@ class Settings(BaseSettings):
             return None
         rest = self.database_url[len(prefix):]
         return None if rest in ("", ":memory:") else Path(rest)
+
+    # Telegram front ends (issue 4). Long-polling timeout in seconds.
+    poll_timeout: int = 25
+    # Sending limits of the delivery worker (Telegram's: ≈30/s overall, ≈1/s per private chat
+    # with short bursts, 20/min per group); 0 switches one off (a local test server, benches).
+    send_per_second: float = 30.0
+    send_private_per_second: float = 1.0
+    send_private_burst: int = 3
+    send_group_per_minute: float = 20.0
+    # How many chats' updates are handled at the same time (each holds a database connection).
+    handle_concurrency: int = 8
+
+    # Staff side (issue 4/5). Cases with any of these flags are also posted to leaders_chat_id.
+    # Leaders (领导) themselves are listed in config/leaders.yaml; intake staff are
+    # staff_user_ids; each department's handlers are its ``staff`` in config/departments.yaml.
+    leader_flags: list[str] = Field(default_factory=lambda: ["collective", "escalation"])

@@ -43,6 +43,7 @@ class Classification:
     department: str
     flags: list[str] = field(default_factory=list)  # values of ``Flag``
     unsure: bool = False                            # ask the citizen to confirm/pick
+    also_departments: list[str] = field(default_factory=list)  # told too (joint handling)
 
 
 class Classifier(Protocol):

@@ -45,6 +45,11 @@ class Case(SQLModel, table=True):
     evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
+    # Optimistic lock: every transition writes ``version + 1`` only where the version is still
+    # the one the actor saw (storage.cases.advance_case); a stale button changes nothing.
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    paused_since: datetime | None = None   # waiting for the citizen's information (request_info)
+    leader_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class Attachment(SQLModel, table=True):
@@ -68,6 +73,25 @@ class CaseEvent(SQLModel, table=True):
     from_status: str | None = None
     to_status: str | None = None
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    role: str | None = Field(default=None, max_length=16)   # lifecycle role of the actor
+    fields: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class CaseDeadline(SQLModel, table=True):
+    """One statutory time limit of a case (config/deadlines.yaml), started, paused, extended
+    and stopped by the case's transitions. Running while ``stopped_at`` is empty."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    kind: str = Field(max_length=32)
+    started_at: datetime
+    due_at: datetime = Field(index=True)
+    paused_at: datetime | None = None
+    paused_days: int = 0
+    extension_days: int = 0
+    stopped_at: datetime | None = None
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
 
 
 class Conversation(SQLModel, table=True):
@@ -89,3 +113,37 @@ class QueryAttempt(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     window_start: datetime
     failures: int = 0
+
+
+class InboxUpdate(SQLModel, table=True):
+    """A Telegram update as received, written before it is confirmed to Telegram.
+
+    ``status``: "pending" until handled, then "done" (in the same transaction as what handling
+    changed) or "failed" (kept with the error, never retried on its own).
+    """
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", index=True, max_length=16)
+    received_at: datetime = Field(default_factory=utcnow)
+    processed_at: datetime | None = None
+    error: str | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message (or edit) to send, written in the same transaction as the change that caused
+    it; the delivery worker sends it and marks it "sent" with Telegram's message id."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    audience: str = Field(default="citizen", max_length=16)
+    status: str = Field(default="pending", index=True, max_length=16)
+    attempts: int = 0
+    parts_sent: int = 0                 # of a text split into several messages
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    last_error: str | None = None

@@ -150,12 +150,13 @@ class Engine:
 
 async def dispatch(ctx: Context) -> None:
     # Imported here so the flow modules can import Context from this module.
-    from bot.engine import intake, menu, progress
+    from bot.engine import intake, menu, progress, staff, supplement
 
-    flows = {"intake": intake, "query": progress}
+    flows = {"intake": intake, "query": progress, "supplement": supplement}
     ev = ctx.event
-    if ev.chat_type != "private":
-        return  # groups: only the staff side speaks there
+    if ev.chat_type != "private" or (ev.kind == Kind.BUTTON and ev.data.startswith("s:")):
+        await staff.on_group_event(ctx)  # groups: staff buttons and commands only
+        return
     if ev.kind == Kind.COMMAND:
         handler = menu.COMMANDS.get(ev.command)
         if handler is None:
@@ -166,7 +167,7 @@ async def dispatch(ctx: Context) -> None:
         return
     if ev.kind == Kind.BUTTON:
         prefix, _, rest = ev.data.partition(":")
-        module = {"m": menu, "i": intake, "p": progress}.get(prefix)
+        module = {"m": menu, "i": intake, "p": progress, "a": supplement}.get(prefix)
         if module is None:
             ctx.say(ctx.texts.stale_button)
             await menu.remind(ctx, flows)

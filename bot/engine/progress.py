@@ -51,7 +51,9 @@ async def show(ctx: Context, args: str = "", *, keep_flow: bool = False) -> None
     ctx.say("\n".join(lines), rows + [query_row])
 
 
-async def show_case(ctx: Context, case) -> None:
+async def show_case(ctx: Context, case, *, owned: bool = False) -> None:
+    from bot.engine import supplement
+
     t = ctx.texts
     events = await repo.events_of_case(ctx.session, case_id=case.id)
     lines = [t("case_detail", number=case.number, category=category_of(case),
@@ -59,7 +61,8 @@ async def show_case(ctx: Context, case) -> None:
                status=status_label(case.status), date=local_time(case.created_at)),
              "", t.case_timeline]
     lines += [f"{local_time(e.at)}  {esc(event_label(e.action, e.note))}" for e in events]
-    ctx.say("\n".join(lines))
+    add = [[Button(t.supplement_button, f"p:add:{case.number}")]]
+    ctx.say("\n".join(lines), add if owned and supplement.can_add(case) else [])
 
 
 async def open_by_code(ctx: Context, text: str) -> bool:
@@ -120,6 +123,13 @@ async def on_button(ctx: Context, parts: list[str], flows: dict) -> None:
     if parts[0] == "case" and len(parts) == 2:
         case = await repo.case_owned_by(ctx.session, number=parts[1], chat_id=ctx.event.chat_id)
         if case is not None:
-            await show_case(ctx, case)
+            await show_case(ctx, case, owned=True)
+            return
+    if parts[0] == "add" and len(parts) == 2:
+        from bot.engine import supplement
+
+        case = await repo.case_owned_by(ctx.session, number=parts[1], chat_id=ctx.event.chat_id)
+        if case is not None:
+            await supplement.begin(ctx, case)
             return
     ctx.say(t.stale_button)

@@ -3,6 +3,8 @@
 Buttons are shown as numbered options; type the number or the button's text. Staff alerts are
 printed in a box, apart from the citizen's chat. Extra console commands stand in for what a
 phone does: ``/photo [name]``, ``/file [name]``, ``/contact <number>``, ``/quit``.
+Staff buttons are numbered s1, s2 …: type ``s3`` to press one as the console's staff user (the
+first of HUIYIN_STAFF_USER_IDS), and ``s <text or /command>`` to write in the staff chat.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from config.settings import Settings
 
 CITIZEN_CHAT = 10001
 CONSOLE_STAFF_CHAT = -10001
+CONSOLE_STAFF_USER = 10002
 _TAG = re.compile(r"</?(?:b|i|u|s|code|pre|a)(?:\s[^>]*)?>")
 
 
@@ -27,12 +30,17 @@ def plain(text: str) -> str:
 
 
 class ConsoleChat:
-    def __init__(self, out: TextIO):
+    def __init__(self, out: TextIO, staff_user: int | None = None):
         self.out = out
         self.choices: list[tuple[str, str]] = []  # (label, callback data) of the last buttons
+        self.staff_user = staff_user
+        self.staff_choices: list[tuple[int, str]] = []  # (chat id, callback data): s1, s2 …
+        self.staff_chat: int | None = None
 
     def show(self, messages: list[Outgoing]) -> None:
         buttons: list[tuple[str, str]] = []
+        if any(m.buttons for m in messages if m.chat_id != CITIZEN_CHAT):
+            self.staff_choices = []
         for msg in messages:
             if msg.chat_id != CITIZEN_CHAT:
                 self._show_staff(msg)
@@ -54,8 +62,13 @@ class ConsoleChat:
         self.out.write(f"\n╔{bar}\n║ 【工作人员群 {msg.chat_id}】\n")
         for line in plain(msg.text).splitlines():
             self.out.write(f"║ {line}\n")
+        self.staff_chat = msg.chat_id
         for row in msg.buttons:
-            self.out.write("║ " + "  ".join(f"〔{plain(b.text)}〕" for b in row) + "\n")
+            labels = []
+            for b in row:
+                self.staff_choices.append((msg.chat_id, b.data))
+                labels.append(f"〔s{len(self.staff_choices)} {plain(b.text)}〕")
+            self.out.write("║ " + "  ".join(labels) + "\n")
         self.out.write(f"╚{bar}\n")
 
     def to_event(self, line: str) -> Incoming | None:
@@ -68,6 +81,15 @@ class ConsoleChat:
                             file_id=f"console:{rest or media}")
         if head == "/contact":
             return Incoming(CITIZEN_CHAT, CITIZEN_CHAT, Kind.CONTACT, text=rest)
+        staff = dict(chat_type="group", user_name="控制台工作人员")
+        if self.staff_user and re.fullmatch(r"s\d+", stripped):
+            n = int(stripped[1:])
+            if 1 <= n <= len(self.staff_choices):
+                chat_id, data = self.staff_choices[n - 1]
+                return Incoming(chat_id, self.staff_user, Kind.BUTTON, data=data, **staff)
+        if self.staff_user and head == "s" and rest:
+            return Incoming.from_text(self.staff_chat or CONSOLE_STAFF_CHAT, self.staff_user,
+                                      rest, **staff)
         for i, (label, data) in enumerate(self.choices, 1):
             if stripped == str(i) or (stripped and stripped == label):
                 return Incoming(CITIZEN_CHAT, CITIZEN_CHAT, Kind.BUTTON, data=data)
@@ -78,8 +100,10 @@ async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin,
                       stdout: TextIO = sys.stdout) -> None:
     if settings.staff_chat_id is None:
         settings = settings.model_copy(update={"staff_chat_id": CONSOLE_STAFF_CHAT})
+    if not settings.staff_user_ids:
+        settings = settings.model_copy(update={"staff_user_ids": [CONSOLE_STAFF_USER]})
     app = await build_app(settings)
-    chat = ConsoleChat(stdout)
+    chat = ConsoleChat(stdout, settings.staff_user_ids[0])
     loop = asyncio.get_running_loop()
     try:
         chat.show(await app.engine.handle(Incoming.from_text(CITIZEN_CHAT, CITIZEN_CHAT, "/start")))

@@ -67,7 +67,7 @@ def test_outcome_kinds_and_ratings():
 
 
 def test_table_size_and_every_action_used():
-    assert len(TABLE.transitions) == 58
+    assert len(TABLE.transitions) == 59
     assert {a for _, a in TABLE.transitions} == set(Action)
     assert not [key for key in TABLE.transitions if key[0] == CaseStatus.CLOSED]
 
@@ -245,7 +245,7 @@ def test_no_archiving_while_the_citizen_may_still_ask_for_review():
 # --- refusals: wrong state, stale buttons, pauses ------------------------------------------------
 
 @pytest.mark.parametrize("status, action, role", [
-    ("registered", "accept", "handler"),
+    ("registered", "start_handling", "handler"),
     ("registered", "reply", "handler"),
     ("routed", "rate", "citizen"),
     ("accepted", "extend", "handler"),
@@ -263,7 +263,7 @@ def test_illegal_action_in_this_state(status, action, role):
 def test_wrong_role_message_names_who_may():
     with pytest.raises(TransitionRefused) as exc:
         plan_transition("routed", "accept", "citizen")
-    assert str(exc.value) == "「受理」只能由承办单位工作人员操作。"
+    assert str(exc.value) == "「受理」只能由信访部门工作人员、承办单位工作人员操作。"
 
 
 def test_stale_button_is_refused():

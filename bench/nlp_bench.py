@@ -1,0 +1,110 @@
+"""Figures for issue 3 (the classifier), all measured in one run:
+- 5-fold cross-validated macro-F1 of the whole classifier on complaints_dev.csv;
+- top-3 first-level accuracy on short input: complaint_titles_dev.csv and the first 60
+  characters of each text (every message judged by a model that never saw it);
+- classification rate vs plain ``jieba.lcut`` on the same texts;
+- model load time beyond jieba's own dictionary load.
+Usage: .venv/bin/python bench/nlp_bench.py [--data-dir ../shared/data] [--folds 5]"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--folds", type=int, default=5)
+    args = ap.parse_args()
+    complaints = args.data_dir / "complaints_dev.csv"
+    titles_file = args.data_dir / "complaint_titles_dev.csv"
+
+    # --- start-up -------------------------------------------------------------------------
+    import jieba
+
+    from nlp import load_classifier
+    from nlp.evaluate import (SHORT_CHARS, duplicate_groups, folds, metrics, read_rows,
+                              short_views, training_set)
+    from nlp.train import fit
+
+    jieba.setLogLevel(60)
+    t = time.perf_counter()
+    jieba.Tokenizer().initialize()
+    jieba_load = time.perf_counter() - t
+    t = time.perf_counter()
+    clf = load_classifier()
+    total_load = time.perf_counter() - t
+    print(f"start-up: jieba dictionary {jieba_load:.2f}s; load_classifier {total_load:.2f}s; "
+          f"beyond jieba {total_load - jieba_load:.2f}s")
+
+    # --- speed: same texts, same run --------------------------------------------------------
+    rows = read_rows(complaints)
+    texts = [r.text for r in rows]
+    jieba.initialize()
+    jieba.lcut(texts[0])
+    t = time.perf_counter()
+    for x in texts:
+        jieba.lcut(x)
+    jieba_rate = len(texts) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for x in texts:
+        jieba.lcut(x, HMM=False)
+    jieba_nohmm_rate = len(texts) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for r in rows:
+        clf.classify(r.text, r.title)
+    clf_rate = len(rows) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for x in texts:
+        clf.classify(x)
+    clf_text_rate = len(texts) / (time.perf_counter() - t)
+    print(f"speed on {len(texts)} texts: jieba.lcut {jieba_rate:.0f}/s (HMM=False "
+          f"{jieba_nohmm_rate:.0f}/s); classify(text) {clf_text_rate:.0f}/s = "
+          f"{clf_text_rate / jieba_rate:.0%} of jieba.lcut; classify(text, title) "
+          f"{clf_rate:.0f}/s = {clf_rate / jieba_rate:.0%}")
+
+    # --- accuracy: k-fold CV, short input judged by the model of its fold ---------------------
+    gold = [r.label for r in rows]
+    docs = [clf.prepare(r.text, r.title) for r in rows]
+    views = short_views(clf, rows)
+    starts = [clf.prepare(r.text[:SHORT_CHARS]) for r in rows]
+    trows = read_rows(titles_file)
+    tdocs = [clf.prepare(r.text) for r in trows]
+    fold_of_title: dict[str, int] = {}
+    fold_of_id: dict[str, int] = {}
+    splits = folds(gold, duplicate_groups(docs), args.folds)
+    for n, (_, te) in enumerate(splits):
+        for i in te:
+            fold_of_id[rows[i].id] = n
+            fold_of_title[docs[i].title] = n
+    full, start_dec, title_dec = [None] * len(rows), [None] * len(rows), [None] * len(trows)
+    t = time.perf_counter()
+    for n, (tr, te) in enumerate(splits):
+        model = fit(*training_set(docs, views, gold, tr), calibrate=False)
+        for i in te:
+            full[i] = clf.decide(docs[i], model)
+            start_dec[i] = clf.decide(starts[i], model)
+        for j, r in enumerate(trows):
+            # a title belongs to the fold of its message (same id or same title), else to any
+            if fold_of_id.get(r.id, fold_of_title.get(tdocs[j].text, n)) == n \
+                    and title_dec[j] is None:
+                title_dec[j] = clf.decide(tdocs[j], model)
+    m = metrics(gold, full)
+    ms = metrics(gold, start_dec)
+    mt = metrics([r.label for r in trows], title_dec)
+    print(f"{args.folds}-fold CV on {complaints.name} ({len(rows)} texts, "
+          f"{time.perf_counter() - t:.0f}s): macro-F1 {m['macro_f1']:.4f}, accuracy "
+          f"{m['accuracy']:.4f}, top-3 {m['top3_accuracy']:.4f}")
+    print(f"short input, top-3 first level: titles ({len(trows)}) {mt['top3_accuracy']:.4f} "
+          f"(macro-F1 {mt['macro_f1']:.4f}); first {SHORT_CHARS} chars {ms['top3_accuracy']:.4f} "
+          f"(macro-F1 {ms['macro_f1']:.4f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

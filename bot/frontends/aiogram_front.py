@@ -1,0 +1,125 @@
+"""The aiogram 3 front end: aiogram's ``Bot`` and types, translated to and from the engine's.
+
+Receiving is the shared runner's own ``getUpdates`` loop (aiogram's dispatcher confirms an
+update before its handler finishes; the runner stores it first)."""
+from __future__ import annotations
+
+import asyncio
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (TelegramAPIError, TelegramNetworkError, TelegramRetryAfter,
+                                TelegramServerError)
+from aiogram.types import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup,
+                           KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update)
+
+from bot.engine.types import Button
+from bot.frontends.translate import translate_update
+from bot.notify.api import (CONTACT_BUTTON, Permanent, Received, ReplyKeyboard, RetryAfter,
+                            Translated, Transient)
+from config.settings import Settings
+
+_ALLOWED = ["message", "callback_query"]
+
+
+def _inline(buttons: list[list[Button]]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(inline_keyboard=[
+        [InlineKeyboardButton(text=b.text, callback_data=b.data) for b in row]
+        for row in buttons])
+
+
+def _markup(buttons: list[list[Button]], keyboard: ReplyKeyboard):
+    if keyboard == "contact":
+        return ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text=CONTACT_BUTTON,
+                                                             request_contact=True)]],
+                                   resize_keyboard=True, one_time_keyboard=True)
+    if keyboard == "remove":
+        return ReplyKeyboardRemove()
+    return _inline(buttons)
+
+
+class _Errors:
+    """aiogram's exceptions → the delivery worker's."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None:
+            return False
+        if isinstance(exc, TelegramRetryAfter):
+            raise RetryAfter(exc.retry_after, exc.message) from exc
+        if isinstance(exc, (TelegramServerError, TelegramNetworkError, asyncio.TimeoutError)):
+            raise Transient(str(exc)) from exc
+        if isinstance(exc, TelegramAPIError):
+            raise Permanent(exc.message) from exc
+        return False
+
+
+class AiogramApi:
+    def __init__(self, settings: Settings):
+        server = TelegramAPIServer.from_base(settings.telegram_api_base)
+        self.bot = Bot(settings.bot_token, session=AiohttpSession(api=server),
+                       default=DefaultBotProperties(parse_mode="HTML",
+                                                    link_preview_is_disabled=True))
+
+    async def start(self) -> str:
+        with _Errors():
+            me = await self.bot.get_me()
+        return me.username or ""
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+
+    async def get_updates(self, offset: int | None, timeout: int) -> list[Received]:
+        with _Errors():
+            updates = await self.bot.get_updates(offset=offset, timeout=timeout,
+                                                 allowed_updates=_ALLOWED,
+                                                 request_timeout=timeout + 10)
+        return [Received(u.update_id, u.model_dump(mode="json", exclude_none=True,
+                                                   by_alias=True), translate_update(u))
+                for u in updates]
+
+    def translate(self, payload: dict) -> Translated:
+        return translate_update(Update.model_validate(payload, context={"bot": self.bot}))
+
+    async def send_message(self, chat_id: int, text: str, *, buttons: list[list[Button]],
+                           keyboard: ReplyKeyboard = None) -> int:
+        with _Errors():
+            msg = await self.bot.send_message(chat_id, text,
+                                              reply_markup=_markup(buttons, keyboard))
+        return msg.message_id
+
+    async def edit_message_text(self, chat_id: int, message_id: int, text: str, *,
+                                buttons: list[list[Button]]) -> None:
+        with _Errors():
+            await self.bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id,
+                                             reply_markup=_inline(buttons))
+
+    async def edit_reply_markup(self, chat_id: int, message_id: int,
+                                buttons: list[list[Button]]) -> None:
+        with _Errors():
+            await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id,
+                                                     reply_markup=_inline(buttons))
+
+    async def answer_callback(self, callback_query_id: str, text: str = "") -> None:
+        with _Errors():
+            await self.bot.answer_callback_query(callback_query_id, text=text or None)
+
+    async def set_commands(self, commands: list[tuple[str, str]]) -> None:
+        with _Errors():
+            await self.bot.set_my_commands([BotCommand(command=c, description=d)
+                                            for c, d in commands])
+
+    async def set_webhook(self, url: str, secret: str | None) -> None:
+        with _Errors():
+            await self.bot.set_webhook(url, secret_token=secret, allowed_updates=_ALLOWED,
+                                       drop_pending_updates=False)
+
+    async def delete_webhook(self) -> None:
+        with _Errors():
+            await self.bot.delete_webhook(drop_pending_updates=False)

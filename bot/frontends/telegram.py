@@ -1,0 +1,67 @@
+"""Huiyin on Telegram: ``run_telegram(settings)`` (called by ``main.py telegram``).
+
+``HUIYIN_FRONTEND`` picks the framework (``aiogram``, the default, or ``ptb``);
+``HUIYIN_TELEGRAM_API_BASE`` another Bot API server; ``HUIYIN_WEBHOOK_URL`` switches from long
+polling to a webhook served on ``HUIYIN_WEBHOOK_LISTEN`` (secret: ``HUIYIN_WEBHOOK_SECRET``).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+
+from bot.app import build_app
+from bot.frontends.runner import Runner
+from bot.notify.api import BotApi
+from bot.notify.outbox_hook import write_outbox
+from config.settings import Settings
+from nlp.api import Classifier
+
+log = logging.getLogger(__name__)
+
+
+def make_api(settings: Settings) -> BotApi:
+    if settings.frontend == "ptb":
+        from bot.frontends.ptb_front import PtbApi
+
+        return PtbApi(settings)
+    from bot.frontends.aiogram_front import AiogramApi
+
+    return AiogramApi(settings)
+
+
+async def run_telegram(settings: Settings, *,
+                       classifier_loader: Callable[[], Classifier] | None = None,
+                       stop: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set)."""
+    if not settings.bot_token:
+        raise SystemExit("HUIYIN_BOT_TOKEN is not set")
+    app = await build_app(settings, classifier_loader=classifier_loader,
+                          on_outgoing=write_outbox)
+    runner = Runner(app, make_api(settings))
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        await runner.start()
+        receiving = asyncio.create_task(
+            runner.serve_webhook() if settings.webhook_url else runner.poll())
+        stopping = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        receiving.cancel()
+        stopping.cancel()
+        await asyncio.gather(receiving, stopping, return_exceptions=True)
+        if receiving in done and receiving.exception():
+            raise receiving.exception()
+        try:
+            await runner.idle(timeout=10)
+        except TimeoutError:
+            log.warning("stopping with work left; it is in the database and resumes at start")
+    finally:
+        await runner.stop()
+        await app.close()

@@ -1,0 +1,85 @@
+"""What the delivery worker and the runner need from a Telegram client. Each front end
+(aiogram, python-telegram-bot) implements ``BotApi`` with its own framework and translates its
+framework's errors into the three below."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from bot.engine.types import Button, Incoming
+
+ReplyKeyboard = Literal["contact", "remove"] | None
+
+# The label of the one reply-keyboard button we show: share the phone number.
+CONTACT_BUTTON = "📱 一键分享手机号"
+
+
+class TelegramError(Exception):
+    """A failed Bot API call."""
+
+
+class RetryAfter(TelegramError):
+    """429 Too Many Requests: wait ``seconds`` before trying again."""
+
+    def __init__(self, seconds: float, message: str = "") -> None:
+        super().__init__(message or f"retry after {seconds}s")
+        self.seconds = float(seconds)
+
+
+class Transient(TelegramError):
+    """Network trouble or a 5xx: worth trying again later."""
+
+
+class Permanent(TelegramError):
+    """A 4xx that will not change by retrying (bad request, bot blocked, chat not found)."""
+
+    @property
+    def not_modified(self) -> bool:
+        return "not modified" in str(self).lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Translated:
+    """What the engine should see of an update (``event`` None: nothing for the engine), and
+    the callback query to answer, if it was a button press."""
+
+    event: Incoming | None
+    callback_query_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An update as fetched: its raw JSON (stored in the inbox) and its translation."""
+
+    update_id: int
+    payload: dict
+    translated: Translated
+
+
+class BotApi(Protocol):
+    async def start(self) -> str:
+        """Open the client; return the bot's username."""
+
+    async def close(self) -> None: ...
+
+    async def get_updates(self, offset: int | None, timeout: int) -> list[Received]: ...
+
+    def translate(self, payload: dict) -> Translated: ...
+
+    async def send_message(self, chat_id: int, text: str, *, buttons: list[list[Button]],
+                           keyboard: ReplyKeyboard = None) -> int:
+        """Send HTML text; return Telegram's message id."""
+
+    async def edit_message_text(self, chat_id: int, message_id: int, text: str, *,
+                                buttons: list[list[Button]]) -> None: ...
+
+    async def edit_reply_markup(self, chat_id: int, message_id: int,
+                                buttons: list[list[Button]]) -> None: ...
+
+    async def answer_callback(self, callback_query_id: str, text: str = "") -> None: ...
+
+    async def set_commands(self, commands: list[tuple[str, str]]) -> None: ...
+
+    async def set_webhook(self, url: str, secret: str | None) -> None: ...
+
+    async def delete_webhook(self) -> None: ...

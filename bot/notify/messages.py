@@ -1,0 +1,124 @@
+"""Outgoing messages as stored in the outbox, and the Bot API calls that deliver them.
+
+A stored payload is plain JSON. Delivering one may take several calls: a text over 4,096
+characters goes out in parts (HTML tags closed and reopened at each cut, buttons on the last
+part), and a message that needs both inline buttons and a reply keyboard (Telegram allows one
+markup per message) gets a short second message carrying the keyboard.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.engine.types import Button, Outgoing
+from bot.notify.api import CONTACT_BUTTON, ReplyKeyboard
+
+MAX_TEXT = 4096
+CONTACT_HINT = "也可以点下方按钮，一键分享您的手机号。"
+KEYBOARD_CLOSED = "好的。"
+_TOKEN = re.compile(r"<[^>]*>|&#?\w+;|[^<&]|[<&]")
+_TAG_NAME = re.compile(r"</?\s*([a-zA-Z-]+)")
+
+
+def to_payload(msg: Outgoing) -> dict:
+    payload: dict = {"op": "edit" if msg.edit_message_id else "send", "text": msg.text}
+    if msg.buttons:
+        payload["buttons"] = [[[b.text, b.data] for b in row] for row in msg.buttons]
+    if msg.request_contact:
+        payload["request_contact"] = True
+    if msg.remove_keyboard:
+        payload["remove_keyboard"] = True
+    if msg.edit_message_id:
+        payload["message_id"] = msg.edit_message_id
+    return payload
+
+
+def remove_buttons_payload(message_id: int) -> dict:
+    """Take the inline buttons off a message whose button was pressed."""
+    return {"op": "markup", "message_id": message_id}
+
+
+def buttons_of(payload: dict) -> list[list[Button]]:
+    return [[Button(text, data) for text, data in row] for row in payload.get("buttons") or []]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One Bot API call: "send" (sendMessage), "edit" (editMessageText) or "markup"
+    (editMessageReplyMarkup)."""
+
+    op: str
+    text: str = ""
+    buttons: list[list[Button]] = field(default_factory=list)
+    keyboard: ReplyKeyboard = None
+    message_id: int | None = None
+
+
+def plan(payload: dict) -> list[Call]:
+    op, buttons = payload.get("op", "send"), buttons_of(payload)
+    if op == "markup":
+        return [Call("markup", buttons=buttons, message_id=payload["message_id"])]
+    parts = split_html(payload.get("text", ""))
+    if op == "edit":
+        calls = [Call("edit", parts[0], buttons if len(parts) == 1 else [],
+                      message_id=payload["message_id"])]
+        rest = parts[1:]
+        calls += [Call("send", p, buttons if i == len(rest) - 1 else [])
+                  for i, p in enumerate(rest)]
+        return calls
+    keyboard: ReplyKeyboard = ("contact" if payload.get("request_contact")
+                               else "remove" if payload.get("remove_keyboard") else None)
+    calls = [Call("send", p) for p in parts]
+    last = calls[-1]
+    if keyboard and buttons:
+        calls[-1] = Call("send", last.text, buttons)
+        calls.append(Call("send", CONTACT_HINT if keyboard == "contact" else KEYBOARD_CLOSED,
+                          keyboard=keyboard))
+    else:
+        calls[-1] = Call("send", last.text, buttons, keyboard)
+    return calls
+
+
+def split_html(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Cut Telegram HTML into parts of at most ``limit`` characters, at a line break when one is
+    near, never inside a tag or an entity; tags open at a cut are closed and reopened."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    cur: list[str] = []
+    size = 0
+    stack: list[tuple[str, str]] = []          # (name, opening tag) of open tags
+    brk: tuple[int, list[tuple[str, str]]] | None = None  # after the last "\n": index, stack
+
+    def closing(tags) -> str:
+        return "".join(f"</{name}>" for name, _ in reversed(tags))
+
+    for atom in _TOKEN.findall(text):
+        if size + len(atom) + len(closing(stack)) > limit and cur:
+            if brk is not None and brk[0] > len(cur) // 2:
+                cut, open_then = brk
+            else:
+                cut, open_then = len(cur), list(stack)
+            head, tail = cur[:cut], cur[cut:]
+            parts.append("".join(head) + closing(open_then))
+            cur = [tag for _, tag in open_then] + tail
+            size = sum(map(len, cur))
+            brk = None
+        cur.append(atom)
+        size += len(atom)
+        if atom.startswith("<") and len(atom) > 1 and atom.endswith(">"):
+            m = _TAG_NAME.match(atom)
+            if m:
+                name = m.group(1).lower()
+                if atom.startswith("</"):
+                    for i in range(len(stack) - 1, -1, -1):
+                        if stack[i][0] == name:
+                            del stack[i]
+                            break
+                else:
+                    stack.append((name, atom))
+        elif atom == "\n":
+            brk = (len(cur), list(stack))
+    if cur:
+        parts.append("".join(cur))
+    return [p for p in parts if re.sub(r"<[^>]*>", "", p).strip()]

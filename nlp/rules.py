@@ -1,0 +1,161 @@
+"""Business rules read from ``config/``: keywords per fine category, flag word lists, routing.
+
+A keyword is a phrase found in the normalised text; ``a+b`` means every part must be present
+(e.g. ``欠+工资`` matches 老板欠我们三个月工资). Nothing here is learned."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+def read_yaml(path: Path):
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f) or {}
+
+
+def bigrams(text: str) -> set[str]:
+    """The text's characters and pairs of characters."""
+    grams = {text[i:i + 2] for i in range(len(text) - 1)}
+    grams.update(text)
+    return grams
+
+
+class PhraseMatcher:
+    """Finds which of many phrases occur in a text, indexed by their first two characters."""
+
+    def __init__(self, phrases):
+        self._index: dict[str, list[str]] = {}
+        for phrase in set(phrases):
+            if phrase:
+                self._index.setdefault(phrase[:2], []).append(phrase)
+        self._keys = frozenset(self._index)
+
+    def find(self, text: str, grams: set[str] | None = None) -> set[str]:
+        """``grams``: ``bigrams(text)`` when the caller already has it."""
+        if grams is None:
+            grams = bigrams(text)
+        found = set()
+        for key in self._keys & grams:
+            for phrase in self._index[key]:
+                if phrase in text:
+                    found.add(phrase)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    text: str                      # as written in keywords.yaml, e.g. "欠+工资"
+    parts: tuple[str, ...]
+    path: tuple[str, str, str]     # level1, level2, level3 ("" when given at a coarser level)
+    weight: float
+
+
+class KeywordRules:
+    """Hand-written keywords of ``config/keywords.yaml``: category tree → list of keywords.
+
+    Under a level1 or level2 name, the key ``_`` holds keywords for that level itself."""
+
+    def __init__(self, data: dict):
+        self.boilerplate: list[str] = list(data.get("boilerplate") or [])
+        self.not_evidence: frozenset[str] = frozenset(data.get("not_evidence") or [])
+        self.keywords: list[Keyword] = []
+        for level1, sub in (data.get("categories") or {}).items():
+            self._add(sub, (level1,))
+        self._by_part: dict[str, list[Keyword]] = {}
+        for kw in self.keywords:
+            for part in kw.parts:
+                self._by_part.setdefault(part, []).append(kw)
+        self._matcher = PhraseMatcher(self._by_part)
+
+    def _add(self, node, path: tuple[str, ...]) -> None:
+        if isinstance(node, dict):
+            for key, child in node.items():
+                self._add(child, path if key == "_" else (*path, key))
+            return
+        full = (*path, "", "")[:3]
+        for item in node or []:
+            weight = 1.0
+            if isinstance(item, dict):  # {词: 权重}
+                (item, weight), = item.items()
+            parts = tuple(p for p in str(item).split("+") if p)
+            self.keywords.append(Keyword(str(item), parts, full, float(weight)))
+
+    def words(self) -> list[str]:
+        """Every keyword part, for the jieba dictionary."""
+        return sorted(self._by_part)
+
+    def match(self, text: str, grams: set[str] | None = None) -> list[Keyword]:
+        present = self._matcher.find(text, grams)
+        hits = {kw for part in present for kw in self._by_part[part]
+                if all(p in present for p in kw.parts)}
+        return sorted(hits, key=lambda k: (-k.weight, -len(k.text), k.text))
+
+
+@dataclass(slots=True)
+class FlagRule:
+    name: str
+    words: list[str]
+    patterns: list[re.Pattern[str]] = field(default_factory=list)
+    unless: list[str] = field(default_factory=list)
+
+
+class FlagRules:
+    """``config/flags.yaml``: flag → words (phrases) and regular expressions."""
+
+    def __init__(self, data: dict):
+        self.rules = [
+            FlagRule(name, list(spec.get("words") or []),
+                     [re.compile(p) for p in spec.get("patterns") or []],
+                     list(spec.get("unless") or []))
+            for name, spec in data.items()
+        ]
+        self._matcher = PhraseMatcher(w for r in self.rules for w in r.words)
+
+    def find(self, text: str, grams: set[str] | None = None) -> list[tuple[str, str]]:
+        """(flag, the phrase that raised it) for each flag present, in the order of the file."""
+        present = self._matcher.find(text, grams)
+        out = []
+        for rule in self.rules:
+            if any(u in text for u in rule.unless):
+                continue
+            hit = next((w for w in rule.words if w in present), None)
+            if hit is None:
+                hit = next((m.group(0) for p in rule.patterns if (m := p.search(text))), None)
+            if hit is not None:
+                out.append((rule.name, hit))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    department: str
+    also: tuple[str, ...] = ()
+
+
+class RoutingRules:
+    """``config/routing.yaml``: the most specific matching rule wins (level3 > level2 > level1);
+    a rule with ``words`` also needs one of them in the text and beats the same rule without."""
+
+    def __init__(self, data: dict):
+        self.default = str(data.get("default") or "")
+        self.rules = list(data.get("rules") or [])
+
+    def route(self, level1: str, level2: str = "", level3: str = "", text: str = "") -> Route:
+        best, best_rank = None, -1
+        for rule in self.rules:
+            keys = (rule.get("level1"), rule.get("level2"), rule.get("level3"))
+            given = (level1, level2, level3)
+            if any(k and k != g for k, g in zip(keys, given)):
+                continue
+            words = rule.get("words") or []
+            if words and not any(w in text for w in words):
+                continue
+            rank = sum(1 for k in keys if k) * 2 + (1 if words else 0)
+            if rank > best_rank:
+                best, best_rank = rule, rank
+        if best is None:
+            return Route(self.default)
+        return Route(str(best["department"]), tuple(best.get("also") or ()))

@@ -1,0 +1,66 @@
+"""Incoming Telegram updates, kept until handled. Keyword-only; never commits."""
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import InboxUpdate, utcnow
+
+
+def _insert(session: AsyncSession):
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(InboxUpdate)
+
+
+async def add_updates(session: AsyncSession, *,
+                      updates: Iterable[tuple[int, int | None, dict]],
+                      done: Collection[int] = ()) -> set[int]:
+    """Store ``(update_id, chat_id, payload)`` rows and return the ids that were new: an
+    update_id already stored is ignored (Telegram hands an update out again when the bot
+    stopped before confirming it). Ids in ``done`` are stored as already handled (updates with
+    nothing to do)."""
+    now = utcnow()
+    rows = [{"update_id": uid, "chat_id": chat_id, "payload": payload,
+             "status": "done" if uid in done else "pending", "received_at": now,
+             "processed_at": now if uid in done else None}
+            for uid, chat_id, payload in updates]
+    if not rows:
+        return set()
+    stmt = (_insert(session).values(rows)
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(InboxUpdate.update_id))
+    return set((await session.exec(stmt)).scalars().all())
+
+
+async def pending_updates(session: AsyncSession, *, after: int | None = None,
+                          limit: int = 1000) -> list[InboxUpdate]:
+    """Pending updates in the order Telegram gave them."""
+    stmt = select(InboxUpdate).where(InboxUpdate.status == "pending")
+    if after is not None:
+        stmt = stmt.where(col(InboxUpdate.update_id) > after)
+    stmt = stmt.order_by(col(InboxUpdate.update_id)).limit(limit)
+    return list((await session.exec(stmt)).all())
+
+
+async def last_update_id(session: AsyncSession) -> int | None:
+    stmt = select(InboxUpdate.update_id).order_by(col(InboxUpdate.update_id).desc()).limit(1)
+    return (await session.exec(stmt)).first()
+
+
+async def mark_done(session: AsyncSession, *, update_id: int) -> bool:
+    """Mark handled; False when it was not pending any more (so it must not count twice)."""
+    result = await session.exec(
+        update(InboxUpdate).where(col(InboxUpdate.update_id) == update_id,
+                                  col(InboxUpdate.status) == "pending")
+        .values(status="done", processed_at=utcnow()))
+    return result.rowcount == 1
+
+
+async def mark_failed(session: AsyncSession, *, update_id: int, error: str) -> None:
+    await session.exec(
+        update(InboxUpdate).where(col(InboxUpdate.update_id) == update_id)
+        .values(status="failed", processed_at=utcnow(), error=error[:2000]))
