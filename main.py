@@ -4,6 +4,8 @@
     python main.py console      the console chat
     python main.py telegram     the Telegram bot (long polling, or webhook when configured)
     python main.py migrate      upgrade the database schema
+    python main.py stats [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--department KEY] [--chart PNG]
+                                the leaders' numbers, each with its n
     python main.py nlp …        classifier commands (classify, eval, train, explain)
 """
 from __future__ import annotations
@@ -38,6 +40,10 @@ def main(argv: list[str]) -> int:
 
         asyncio.run(run_telegram(settings))
         return 0
+    if mode == "stats":
+        from bot.engine.stats import cli_main
+
+        return cli_main(argv[1:], settings)
     if mode == "migrate":
         from storage.migrate import upgrade_sync
 

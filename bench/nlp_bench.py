@@ -20,6 +20,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=2, help="speed runs; the best of each is kept")
     args = ap.parse_args()
     complaints = args.data_dir / "complaints_dev.csv"
     titles_file = args.data_dir / "complaint_titles_dev.csv"
@@ -47,22 +48,24 @@ def main() -> int:
     texts = [r.text for r in rows]
     jieba.initialize()
     jieba.lcut(texts[0])
-    t = time.perf_counter()
-    for x in texts:
-        jieba.lcut(x)
-    jieba_rate = len(texts) / (time.perf_counter() - t)
-    t = time.perf_counter()
-    for x in texts:
-        jieba.lcut(x, HMM=False)
-    jieba_nohmm_rate = len(texts) / (time.perf_counter() - t)
-    t = time.perf_counter()
-    for r in rows:
-        clf.classify(r.text, r.title)
-    clf_rate = len(rows) / (time.perf_counter() - t)
-    t = time.perf_counter()
-    for x in texts:
-        clf.classify(x)
-    clf_text_rate = len(texts) / (time.perf_counter() - t)
+
+    def rate(fn, items) -> float:
+        t = time.perf_counter()
+        for item in items:
+            fn(item)
+        return len(items) / (time.perf_counter() - t)
+
+    # alternate the runs and keep each one's best, so a busy machine hurts both alike
+    best = {"jieba": 0.0, "jieba_nohmm": 0.0, "text": 0.0, "text_title": 0.0}
+    for _ in range(args.rounds):
+        best["jieba"] = max(best["jieba"], rate(jieba.lcut, texts))
+        best["text"] = max(best["text"], rate(clf.classify, texts))
+        best["jieba_nohmm"] = max(best["jieba_nohmm"],
+                                  rate(lambda x: jieba.lcut(x, HMM=False), texts))
+        best["text_title"] = max(best["text_title"],
+                                 rate(lambda r: clf.classify(r.text, r.title), rows))
+    jieba_rate, jieba_nohmm_rate = best["jieba"], best["jieba_nohmm"]
+    clf_text_rate, clf_rate = best["text"], best["text_title"]
     print(f"speed on {len(texts)} texts: jieba.lcut {jieba_rate:.0f}/s (HMM=False "
           f"{jieba_nohmm_rate:.0f}/s); classify(text) {clf_text_rate:.0f}/s = "
           f"{clf_text_rate / jieba_rate:.0%} of jieba.lcut; classify(text, title) "

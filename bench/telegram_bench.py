@@ -81,7 +81,9 @@ async def bench_huiyin(framework: str, citizens: int, db: Path) -> tuple[int, fl
                    HUIYIN_STAFF_CHAT_ID="-1001", HUIYIN_POLL_TIMEOUT="2",
                    HUIYIN_SEND_PER_SECOND="0", HUIYIN_SEND_PRIVATE_PER_SECOND="0",
                    HUIYIN_SEND_GROUP_PER_MINUTE="0")
-        proc = await spawn(["-m", "tests.fakes.bot_process"], env)
+        profile = os.environ.get("BENCH_PROFILE")  # a file: cProfile the bot process into it
+        proc = await spawn((["-m", "cProfile", "-o", profile] if profile else [])
+                           + ["-m", "tests.fakes.bot_process"], env)
         try:
             await tg.wait_until(lambda: tg.commands, 120, "the bot to start")
             # warm-up: one citizen, so the classifier is loaded before the clock starts

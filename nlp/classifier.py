@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .api import Category, Classification, Flag
-from .model import LinearModel, features
+from .model import LinearModel
 from .normalize import Normalizer
 from .rules import bigrams, FlagRules, Keyword, KeywordRules, RoutingRules, read_yaml
 from .segment import Segmenter
@@ -64,8 +64,8 @@ class ComplaintClassifier:
         whole = f"{doc.title}。{doc.text}" if doc.title else doc.text
 
         # 1. learned weights: probabilities over the categories of the training data
-        x = model.vector(features(doc.title_tokens, doc.text_tokens, model.title_weight))
-        if x[0]:
+        x = model.vector_of(doc.title_tokens, doc.text_tokens)
+        if len(x[0]):
             probs = dict(zip(model.classes, model.probabilities(model.scores(x))))
         else:
             probs = {}
@@ -94,7 +94,7 @@ class ComplaintClassifier:
 
         # 5. evidence: learned words and keyword hits, heaviest first
         words: list[tuple[str, float]] = []
-        if level1 in model.classes and x[0]:
+        if level1 in model.classes and len(x[0]):
             k = model.classes.index(level1)
             words = model.contributions(x, k)
             floor = max(0.01, 0.05 * words[0][1]) if words else 0.0

@@ -11,6 +11,9 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from itertools import chain, repeat
+from operator import add
+
 import numpy as np
 
 FORMAT = 1
@@ -39,6 +42,12 @@ def _words_and_pairs(tokens: list[str]) -> Counter:
 _NON_WORD = re.compile(r"[\W_]+")
 
 
+def _split_counts(tokens: list[str]) -> tuple[Counter, Counter]:
+    words = [t if t.isalnum() else " " for t in tokens]
+    joined = "".join(words)
+    return Counter(words), Counter(map(add, joined, joined[1:]))
+
+
 class LinearModel:
     def __init__(self, classes: list[str], bias: list[float], vocab: dict[str, list[float]],
                  temperature: float = 1.0, title_weight: int = 3, meta: dict | None = None):
@@ -49,25 +58,48 @@ class LinearModel:
         self.title_weight = title_weight
         self.meta = meta or {}
         self.words = list(vocab)
-        self.index = {w: i for i, w in enumerate(self.words)}
+        self.index = {w: i for i, w in enumerate(self.words) if w[0] != "#"}
+        self.pair_index = {w[1:]: i for i, w in enumerate(self.words) if w[0] == "#"}
         table = np.asarray(list(vocab.values()), dtype=np.float64).reshape(len(vocab), -1)
         self._idf = table[:, 0] if len(vocab) else np.zeros(0)
         self._weights = table[:, 1:] if len(vocab) else np.zeros((0, len(classes)))
         self._bias = np.asarray(bias, dtype=np.float64)
 
-    def vector(self, counts: Counter) -> tuple[list[int], np.ndarray]:
+    def vector(self, counts: Counter) -> tuple[np.ndarray, np.ndarray]:
         """Sublinear TF-IDF, L2-normalised, over the known features: (rows, values)."""
-        get = self.index.get
-        pairs = [(j, c) for j, c in zip(map(get, counts), counts.values()) if j is not None]
-        if not pairs:
-            return [], np.zeros(0)
-        rows, tf = zip(*pairs)
-        x = (1.0 + np.log(np.asarray(tf, dtype=np.float64))) * self._idf[list(rows)]
-        return list(rows), x / np.sqrt(x @ x)
+        get, get_pair = self.index.get, self.pair_index.get
+        idx = np.fromiter([get_pair(k[1:], -1) if k[0] == "#" else get(k, -1) for k in counts],
+                          dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        return self._normalised(idx, tf)
 
-    def scores(self, x: tuple[list[int], np.ndarray]) -> list[float]:
+    def vector_of(self, title_tokens: list[str], text_tokens: list[str]):
+        """``vector(features(title_tokens, text_tokens))``, computed faster."""
+        words, pairs = _split_counts(text_tokens)
+        if title_tokens:
+            tw, tp = _split_counts(title_tokens)
+            for k, n in tw.items():
+                words[k] += n * self.title_weight
+            for k, n in tp.items():
+                pairs[k] += n * self.title_weight
+        n = len(words) + len(pairs)
+        idx = np.fromiter(chain(map(self.index.get, words, repeat(-1)),
+                                map(self.pair_index.get, pairs, repeat(-1))),
+                          dtype=np.int64, count=n)
+        tf = np.fromiter([*words.values(), *pairs.values()], dtype=np.float64, count=len(idx))
+        return self._normalised(idx, tf)
+
+    def _normalised(self, idx: np.ndarray, tf: np.ndarray):
+        known = idx >= 0
+        if not known.any():
+            return [], np.zeros(0)
+        rows = idx[known]
+        x = (1.0 + np.log(tf[known])) * self._idf[rows]
+        return rows, x / np.sqrt(x @ x)
+
+    def scores(self, x: tuple[np.ndarray, np.ndarray]) -> list[float]:
         rows, values = x
-        if not rows:
+        if not len(rows):
             return self._bias.tolist()
         return (values @ self._weights[rows] + self._bias).tolist()
 
@@ -76,13 +108,14 @@ class LinearModel:
         e = np.exp(z - z.max())
         return (e / e.sum()).tolist()
 
-    def contributions(self, x: tuple[list[int], np.ndarray], k: int) -> list[tuple[str, float]]:
-        """Each feature's share of category k's score, heaviest first (positive ones only)."""
+    def contributions(self, x: tuple[np.ndarray, np.ndarray], k: int,
+                      n: int = 40) -> list[tuple[str, float]]:
+        """The n features that add most to category k's score, heaviest first."""
         rows, values = x
-        if not rows:
+        if not len(rows):
             return []
         c = values * self._weights[rows, k]
-        order = np.argsort(-c)
+        order = np.argsort(-c)[:n]
         return [(self.words[rows[i]], float(c[i])) for i in order if c[i] > 0]
 
     def keywords(self, k: int, n: int = 30, pairs: bool = False) -> list[tuple[str, float]]:

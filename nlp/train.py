@@ -20,7 +20,7 @@ def _docs(pairs, title_weight):
 
 
 def fit(pairs: list[tuple[list[str], list[str]]], labels: list[str], *, C: float = 0.5,
-        alpha: float = 1.0, min_df: int = 3, title_weight: int = 3, prune: float = 0.05,
+        alpha: float = 1.0, min_df: int = 5, title_weight: int = 3, prune: float = 0.1,
         calibrate: bool = True, seed: int = 0) -> LinearModel:
     """pairs: (title tokens, text tokens) per document; labels: first-level category names."""
     from sklearn.feature_extraction.text import TfidfVectorizer

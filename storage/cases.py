@@ -62,8 +62,9 @@ def add_attachments(session: AsyncSession, *, case_id: int, items: list[dict],
 
 
 def start_deadline(session: AsyncSession, *, case_id: int, kind: str, started_at: datetime,
-                   due_at: datetime) -> CaseDeadline:
-    row = CaseDeadline(case_id=case_id, kind=kind, started_at=started_at, due_at=due_at)
+                   due_at: datetime, remind_at: datetime | None = None) -> CaseDeadline:
+    row = CaseDeadline(case_id=case_id, kind=kind, started_at=started_at, due_at=due_at,
+                       remind_at=remind_at)
     session.add(row)
     return row
 

@@ -90,8 +90,28 @@ class CaseDeadline(SQLModel, table=True):
     paused_days: int = 0
     extension_days: int = 0
     stopped_at: datetime | None = None
+    # The scheduler (bot/engine/scheduler.py): when to remind (None: this kind is not reminded),
+    # and when each job was done. ``escalated_at`` marks that the scheduler acted on the limit's
+    # passing (told the leaders, or closed the window); each is written once, in the transaction
+    # that queues the message, so a restart never repeats a job.
+    remind_at: datetime | None = Field(default=None, index=True)
     reminded_at: datetime | None = None
     escalated_at: datetime | None = None
+
+
+class Rating(SQLModel, table=True):
+    """The citizen's rating of a concluded case: at most one per case, given once, by the
+    citizen only (bot/engine/rating.py). Each aspect is 1–5, set once; the comment is optional."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", unique=True)
+    overall: str = Field(max_length=32)      # a key of ``ratings`` in config/lifecycle.yaml
+    attitude: int | None = None
+    method: int | None = None
+    speed: int | None = None
+    result: int | None = None
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class Conversation(SQLModel, table=True):

@@ -35,9 +35,11 @@ async def get_or_create_citizen(session: AsyncSession, *, chat_id: int) -> Citiz
 
 
 async def create_case(session: AsyncSession, *, citizen: Citizen, actor: str = "citizen",
-                      attachments: list[dict] = (), **fields) -> Case:
-    """Register a case: number and query code at once, its attachments, and the first event."""
-    now = utcnow()
+                      attachments: list[dict] = (), at: datetime | None = None,
+                      **fields) -> Case:
+    """Register a case: number and query code at once, its attachments, and the first event.
+    ``at``: the registration time (the engine's clock), now by default."""
+    now = at or utcnow()
     case = Case(citizen_id=citizen.id, number=f"pending-{secrets.token_hex(8)}",
                 query_code=f"{secrets.randbelow(10**6):06d}", created_at=now, updated_at=now,
                 **fields)

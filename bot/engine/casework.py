@@ -42,11 +42,16 @@ async def deadline_map(ctx: Context, case: Case) -> dict[str, Any]:
     return {d.kind: d.due_at for d in await cases.running_deadlines(ctx.session, case_id=case.id)}
 
 
+def start_deadline(ctx: Context, case: Case, kind: str, start) -> None:
+    rules = lifecycle().rules
+    due = deadline_for(kind, start, rules=rules).due
+    cases.start_deadline(ctx.session, case_id=case.id, kind=kind, started_at=start, due_at=due,
+                         remind_at=rules.remind_time(kind, start, due))
+
+
 def start_registration_deadlines(ctx: Context, case: Case) -> None:
     for kind in ON_REGISTRATION:
-        due = deadline_for(kind, case.created_at, rules=lifecycle().rules).due
-        cases.start_deadline(ctx.session, case_id=case.id, kind=kind,
-                             started_at=case.created_at, due_at=due)
+        start_deadline(ctx, case, kind, case.created_at)
 
 
 async def plan(ctx: Context, case: Case, action: Action | str, role: Role | str, *,
@@ -106,8 +111,14 @@ def change_deadlines(ctx: Context, case: Case, step: TransitionPlan,
     rules, now, s = lifecycle().rules, ctx.now, ctx.session
 
     def recompute(row: CaseDeadline) -> None:
+        """A new due date (extension, pause ended): the scheduler's jobs for it start over."""
         row.due_at = deadline_for(row.kind, row.started_at, paused_days=row.paused_days,
                                   extension_days=row.extension_days, rules=rules).due
+        row.remind_at = rules.remind_time(row.kind, row.started_at, row.due_at)
+        if row.remind_at is not None and row.remind_at > now:
+            row.reminded_at = None
+        if row.due_at > now:
+            row.escalated_at = None
 
     for row in running:
         if row.kind in step.stops:
@@ -123,8 +134,7 @@ def change_deadlines(ctx: Context, case: Case, step: TransitionPlan,
             recompute(row)
         s.add(row)
     for kind in step.starts:
-        cases.start_deadline(s, case_id=case.id, kind=kind, started_at=now,
-                             due_at=deadline_for(kind, now, rules=rules).due)
+        start_deadline(ctx, case, kind, now)
 
 
 async def notify_citizen(ctx: Context, case: Case, step: TransitionPlan) -> None:
@@ -133,11 +143,22 @@ async def notify_citizen(ctx: Context, case: Case, step: TransitionPlan) -> None
     citizen = await cases.citizen_of(ctx.session, case=case)
     if citizen is None:
         return
-    buttons = []
-    if step.begins_pause:  # the citizen answers with the same flow as adding information
-        buttons = [[Button(ctx.texts.supplement_button, f"p:add:{case.number}")]]
     ctx.out.append(Outgoing(chat_id=citizen.chat_id, text=esc(step.citizen_message),
-                            buttons=buttons, audience="citizen"))
+                            buttons=await citizen_buttons(ctx, case, step), audience="citizen"))
+
+
+async def citizen_buttons(ctx: Context, case: Case, step: TransitionPlan) -> list[list[Button]]:
+    """What the citizen can answer a step with, in the same message: information asked for,
+    the rating a reply asks for (a step that opens the rating window), a review offered."""
+    from bot.engine import rating
+
+    if step.begins_pause:  # the citizen answers with the same flow as adding information
+        return [[Button(ctx.texts.supplement_button, f"p:add:{case.number}")]]
+    if "rating" in step.starts:
+        return await rating.request_buttons(ctx, case)
+    if step.offer_review:
+        return rating.review_buttons(ctx, case)
+    return []
 
 
 def stale_message(case: Case) -> str:

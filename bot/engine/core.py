@@ -143,6 +143,13 @@ class Engine:
                     await in_transaction(session)
             return ctx.out
 
+    @asynccontextmanager
+    async def transaction(self):
+        """A session in its own transaction, queued with the events' transactions (SQLite has
+        one writer): for work that is not an event, such as the scheduler's jobs."""
+        async with self._write_gate, self.sessions() as session, session.begin():
+            yield session
+
     def staff_chat_for(self, department: str) -> int | None:
         dep = self.catalog.departments.get(department)
         return (dep.chat_id if dep and dep.chat_id else None) or self.settings.staff_chat_id
@@ -150,9 +157,9 @@ class Engine:
 
 async def dispatch(ctx: Context) -> None:
     # Imported here so the flow modules can import Context from this module.
-    from bot.engine import intake, menu, progress, staff, supplement
+    from bot.engine import intake, menu, progress, rating, staff, supplement
 
-    flows = {"intake": intake, "query": progress, "supplement": supplement}
+    flows = {"intake": intake, "query": progress, "supplement": supplement, "rating": rating}
     ev = ctx.event
     if ev.chat_type != "private" or (ev.kind == Kind.BUTTON and ev.data.startswith("s:")):
         await staff.on_group_event(ctx)  # groups: staff buttons and commands only
@@ -167,7 +174,8 @@ async def dispatch(ctx: Context) -> None:
         return
     if ev.kind == Kind.BUTTON:
         prefix, _, rest = ev.data.partition(":")
-        module = {"m": menu, "i": intake, "p": progress, "a": supplement}.get(prefix)
+        module = {"m": menu, "i": intake, "p": progress, "a": supplement,
+                  "r": rating}.get(prefix)
         if module is None:
             ctx.say(ctx.texts.stale_button)
             await menu.remind(ctx, flows)

@@ -11,7 +11,7 @@ A ``Deadline.due`` is the first instant past the limit: midnight after its last 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
@@ -147,12 +147,39 @@ class Limit:
 
 
 @dataclass(frozen=True, slots=True)
+class Watch:
+    """What the scheduler does with one kind of limit (``schedule`` in deadlines.yaml)."""
+
+    kind: str
+    remind: str | None = None          # "handler" or "citizen"
+    remind_after_days: int | None = None
+    escalate: bool = False
+    expire: str | None = None          # a lifecycle action the system takes when it passes
+    citizen: bool = False              # shown to the citizen as the next date
+
+
+@dataclass(frozen=True, slots=True)
 class DeadlineRules:
     limits: Mapping[str, Limit]
     roll_to_working_day: bool = True
     reminder_fraction: float = 0.8
     yellow_from: int = 15
     red_after: int = 45
+    waiting: tuple[str, ...] = ()               # statuses that have a traffic light
+    schedule: Mapping[str, Watch] = field(default_factory=dict)
+    silence_days: int = 7
+
+    def watch(self, kind: str) -> Watch:
+        return self.schedule.get(kind) or Watch(kind)
+
+    def remind_time(self, kind: str, start: datetime, due: datetime) -> datetime | None:
+        """When the scheduler reminds about a limit started at ``start``; None: never."""
+        watch = self.watch(kind)
+        if watch.remind is None:
+            return None
+        if watch.remind_after_days is not None:
+            return start + timedelta(days=watch.remind_after_days)
+        return reminder_at(start, due, self.reminder_fraction)
 
     def limit(self, kind: str) -> Limit:
         try:
@@ -174,12 +201,26 @@ def load_rules(path: str | Path = DEADLINES_FILE) -> DeadlineRules:
             raise ValueError(f"{path}: limit {kind}: days must be positive")
         limits[kind] = Limit(kind, days, basis, row.get("label", kind), row.get("law", ""))
     lights = raw.get("traffic_lights") or {}
+    schedule = {}
+    for kind, row in (raw.get("schedule") or {}).items():
+        if kind not in limits:
+            raise ValueError(f"{path}: schedule: unknown limit {kind!r}")
+        unknown = set(row) - {"remind", "remind_after_days", "escalate", "expire", "citizen"}
+        if unknown or row.get("remind") not in (None, "handler", "citizen"):
+            raise ValueError(f"{path}: schedule: {kind}: bad keys or remind value")
+        after = row.get("remind_after_days")
+        schedule[kind] = Watch(kind, row.get("remind"), int(after) if after is not None else None,
+                               bool(row.get("escalate")), row.get("expire"),
+                               bool(row.get("citizen")))
     rules = DeadlineRules(
         limits=limits,
         roll_to_working_day=bool(raw.get("roll_to_working_day", True)),
         reminder_fraction=float(raw.get("reminder_fraction", 0.8)),
         yellow_from=int(lights.get("yellow_from", 15)),
         red_after=int(lights.get("red_after", 45)),
+        waiting=tuple(lights.get("waiting") or ()),
+        schedule=schedule,
+        silence_days=int(raw.get("silence_days", 7)),
     )
     if not 0 < rules.reminder_fraction < 1:
         raise ValueError(f"{path}: reminder_fraction must be between 0 and 1")

@@ -591,7 +591,7 @@ async def submit(ctx: Context) -> None:
     level1, level2, level3 = category(ctx)
     proposal = d.get("proposal") or {}
     case = await repo.create_case(
-        s, citizen=citizen, attachments=d.get("attachments") or [],
+        s, citizen=citizen, attachments=d.get("attachments") or [], at=ctx.now,
         level1=level1, level2=level2, level3=level3, department=d["department"],
         description=d["description"], location=d.get("location") or "",
         since=d.get("since") or "", name=None if d.get("anonymous") else d.get("name"),

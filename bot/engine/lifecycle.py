@@ -168,6 +168,7 @@ class Lifecycle:
     ratings: Mapping[str, Choice]
     review_offer: str
     rules: DeadlineRules
+    timeline: Mapping[str, str] = field(default_factory=dict)  # action -> citizen's words
 
     def row(self, status: CaseStatus, action: Action) -> Transition | None:
         return self.transitions.get((status, action))
@@ -272,8 +273,14 @@ def load_lifecycle(path: str | Path = LIFECYCLE_FILE,
     for status in sorted(used - {CaseStatus.CLOSED}):
         if not any(s == status and row.to != status for (s, _), row in transitions.items()):
             raise ValueError(f"{path}: no way out of state {status}")
+    for watch in rules.schedule.values():
+        if watch.expire is not None and watch.expire not in {a.value for a in Action}:
+            raise ValueError(f"schedule: {watch.kind}: unknown action {watch.expire!r}")
+    timeline = {str(k): str(v) for k, v in (raw.get("timeline") or {}).items()}
+    for action, words in timeline.items():
+        _check_template(f"timeline {action}", words, set(field_labels))
     return Lifecycle(transitions, field_labels, outcomes, ratings,
-                     raw.get("review_offer") or "", rules)
+                     raw.get("review_offer") or "", rules, timeline)
 
 
 def _check_fields(where: str, names: tuple[str, ...], labels: Mapping[str, str]) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bot.engine import caseinfo
 from bot.engine.core import Context
-from bot.engine.lifecycle import Action, CaseStatus
+from bot.engine.lifecycle import CaseStatus
 from bot.engine.render import category_of, esc, local_time
 from bot.engine.types import Button
 from bot.engine import validate
@@ -22,16 +23,6 @@ def status_label(status: str) -> str:
         return status
 
 
-def event_label(action: str, note: str) -> str:
-    if action == "registered":
-        return "登记，已生成案件编号"
-    try:
-        label = Action(action).label
-    except ValueError:
-        label = action
-    return f"{label}：{note}" if note and note != label else label
-
-
 async def show(ctx: Context, args: str = "", *, keep_flow: bool = False) -> None:
     if args.strip():
         await open_by_code(ctx, args)
@@ -42,27 +33,47 @@ async def show(ctx: Context, args: str = "", *, keep_flow: bool = False) -> None
     if not cases:
         ctx.say(t.progress_empty, [[Button(t.menu_file, "m:file")], query_row])
         return
+    rules = caseinfo.table().rules
+    lights = await caseinfo.lights_of(ctx.session, cases, ctx.now, rules)
+    running = await caseinfo.running_of(ctx.session, [c.id for c in cases])
     lines = [t("progress_list", n=len(cases))]
-    lines += [t("progress_item", number=c.number, category=category_of(c),
-                status=status_label(c.status), date=local_time(c.created_at)[:10])
-              for c in cases]
+    for c in cases:
+        nxt = caseinfo.next_deadline(running[c.id], ctx.now, rules, for_citizen=True)
+        extra = [caseinfo.light_words(t, lights[c.id]),
+                 caseinfo.deadline_words(t, nxt, ctx.now, rules)]
+        lines.append(t("progress_item", number=c.number, category=category_of(c),
+                       status=status_label(c.status), date=local_time(c.created_at)[:10],
+                       department=esc(ctx.engine.catalog.department_name(c.department)),
+                       extra="".join(f" · {x}" for x in extra if x)))
     rows = [[Button(t("progress_open", number=c.number), f"p:case:{c.number}")]
             for c in cases[:8]]
     ctx.say("\n".join(lines), rows + [query_row])
 
 
 async def show_case(ctx: Context, case, *, owned: bool = False) -> None:
-    from bot.engine import supplement
+    """The case and its timeline in plain words; staff-only events are left out."""
+    from bot.engine import rating, supplement
 
-    t = ctx.texts
+    t, rules = ctx.texts, caseinfo.table().rules
     events = await repo.events_of_case(ctx.session, case_id=case.id)
+    light = (await caseinfo.lights_of(ctx.session, [case], ctx.now, rules))[case.id]
+    running = (await caseinfo.running_of(ctx.session, [case.id]))[case.id]
+    nxt = caseinfo.next_deadline(running, ctx.now, rules, for_citizen=True)
+    glance = [caseinfo.light_words(t, light), caseinfo.deadline_words(t, nxt, ctx.now, rules)]
     lines = [t("case_detail", number=case.number, category=category_of(case),
                department=esc(ctx.engine.catalog.department_name(case.department)),
                status=status_label(case.status), date=local_time(case.created_at)),
-             "", t.case_timeline]
-    lines += [f"{local_time(e.at)}  {esc(event_label(e.action, e.note))}" for e in events]
-    add = [[Button(t.supplement_button, f"p:add:{case.number}")]]
-    ctx.say("\n".join(lines), add if owned and supplement.can_add(case) else [])
+             *[x for x in glance if x], "", t.case_timeline]
+    for e in events:
+        words = caseinfo.event_words(e)
+        if words is not None:
+            lines.append(f"{local_time(e.at)}  {words}")
+    buttons = []
+    if owned and supplement.can_add(case):
+        buttons.append([Button(t.supplement_button, f"p:add:{case.number}")])
+    if owned:
+        buttons += await rating.case_buttons(ctx, case)
+    ctx.say("\n".join(lines), buttons)
 
 
 async def open_by_code(ctx: Context, text: str) -> bool:

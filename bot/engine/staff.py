@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bot.engine import casework
+from bot.engine import casework, caseinfo
 from bot.engine.core import Context
 from bot.engine.deadlines import local_date
 from bot.engine.lifecycle import Action, CaseStatus, Role, TransitionRefused
@@ -153,7 +153,10 @@ async def case_card(ctx: Context, case: Case) -> str:
     status = CaseStatus(case.status).label
     if case.paused_since is not None:
         status += t.staff_waiting_citizen
+    light = caseinfo.light_words(t, (await caseinfo.lights_of(ctx.session, [case], ctx.now))[
+        case.id])
     return t("staff_case_card", status=status, limits="".join(limits),
+             light=f" · {light}" if light else "",
              **card_values(ctx, case, answer_lines(ctx, case), attachments))
 
 
@@ -460,9 +463,27 @@ async def finish(ctx: Context, case: Case, form: dict) -> None:
 
 # ---------------------------------------------------------------- commands
 
+async def show_worklist(ctx: Context, roles: list[Role]) -> None:
+    from bot.engine import worklist
+
+    await worklist.show(ctx, roles)
+
+
+async def show_stats(ctx: Context, roles: list[Role]) -> None:
+    from bot.engine import stats
+
+    await stats.on_command(ctx, roles)
+
+
+# Commands that show something rather than act on one case: /cases (open cases by traffic
+# light) and /stats (the leaders' numbers and chart).
+VIEWS = {"cases": show_worklist, "stats": show_stats}
+
+
 async def on_command(ctx: Context) -> None:
     ev, t = ctx.event, ctx.texts
-    known = ev.command in COMMANDS or ev.command in ("case", "help", "cancel")
+    known = ev.command in COMMANDS or ev.command in VIEWS or ev.command in ("case", "help",
+                                                                            "cancel")
     if not known:
         return  # not ours: groups hear many bots' commands
     if not roles_of(ctx, ev.user_id):
@@ -473,6 +494,9 @@ async def on_command(ctx: Context) -> None:
         return
     if ev.command == "cancel":
         await cancel(ctx)
+        return
+    if ev.command in VIEWS:
+        await VIEWS[ev.command](ctx, roles_of(ctx, ev.user_id))
         return
     number, _, rest = ev.args.partition(" ")
     case = await repo.case_by_number(ctx.session, number=number.strip().upper()) if number else None

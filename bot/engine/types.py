@@ -60,3 +60,4 @@ class Outgoing:
     remove_keyboard: bool = False   # remove a reply keyboard shown before
     edit_message_id: int | None = None  # edit this message instead of sending a new one
     audience: str = "citizen"       # "citizen", "staff" or "leaders": who reads it
+    photo: bytes | None = None      # a PNG sent as a photo, ``text`` as its caption

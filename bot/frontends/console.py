@@ -12,21 +12,34 @@ import asyncio
 import html
 import re
 import sys
+from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
 from bot.app import build_app
+from bot.engine.scheduler import scheduler_loop
 from bot.engine.types import Incoming, Kind, Outgoing
 from config.settings import Settings
 
 CITIZEN_CHAT = 10001
 CONSOLE_STAFF_CHAT = -10001
 CONSOLE_STAFF_USER = 10002
+PHOTO_DIR = Path("data")
+SCHEDULER_INTERVAL = 60.0   # seconds between the scheduler's runs
 _TAG = re.compile(r"</?(?:b|i|u|s|code|pre|a)(?:\s[^>]*)?>")
 
 
 def plain(text: str) -> str:
     """Telegram HTML to terminal text."""
     return html.unescape(_TAG.sub("", text))
+
+
+def save_photo(png: bytes, folder: Path = PHOTO_DIR) -> Path:
+    """A picture the bot sent (the /stats chart), saved where the terminal user can open it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"chart-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
+    path.write_bytes(png)
+    return path.resolve()
 
 
 class ConsoleChat:
@@ -62,6 +75,8 @@ class ConsoleChat:
         self.out.write(f"\n╔{bar}\n║ 【工作人员群 {msg.chat_id}】\n")
         for line in plain(msg.text).splitlines():
             self.out.write(f"║ {line}\n")
+        if msg.photo:
+            self.out.write(f"║ 〔图片已保存：{save_photo(msg.photo)}〕\n")
         self.staff_chat = msg.chat_id
         for row in msg.buttons:
             labels = []
@@ -105,6 +120,9 @@ async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin,
     app = await build_app(settings)
     chat = ConsoleChat(stdout, settings.staff_user_ids[0])
     loop = asyncio.get_running_loop()
+    # reminders, escalations and news for citizens, printed like any other message
+    scheduler = asyncio.create_task(scheduler_loop(app.engine, SCHEDULER_INTERVAL,
+                                                   deliver=chat.show))
     try:
         chat.show(await app.engine.handle(Incoming.from_text(CITIZEN_CHAT, CITIZEN_CHAT, "/start")))
         while True:
@@ -117,4 +135,6 @@ async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin,
             event = chat.to_event(line)
             chat.show(await app.engine.handle(event))
     finally:
+        scheduler.cancel()
+        await asyncio.gather(scheduler, return_exceptions=True)
         await app.close()

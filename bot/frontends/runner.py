@@ -19,6 +19,7 @@ type to its questions); attachments and the like in groups are dropped here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import secrets
@@ -68,8 +69,13 @@ class Runner:
         self.api = api
         self.settings = app.settings
         self.sessions = app.engine.sessions
+        # SQLite has one writer: share the engine's gate (TODO lead: a public Engine.write_gate)
+        self.write_gate = (getattr(app.engine, "write_gate", None)
+                           or getattr(app.engine, "_write_gate", None)
+                           or contextlib.nullcontext())
         self.delivery = delivery or Delivery(api, self.sessions,
-                                             limits=limits_from(app.settings))
+                                             limits=limits_from(app.settings),
+                                             write_gate=self.write_gate)
         self.username = ""
         self.handled = 0
         self._queues: dict[int, deque[tuple[int, Incoming, str | None]]] = {}
@@ -95,7 +101,7 @@ class Runner:
 
     async def _resume(self) -> None:
         """Updates stored but not handled before a stop or crash."""
-        async with self.sessions() as session:
+        async with self.write_gate, self.sessions() as session:
             rows = await inbox.pending_updates(session, limit=100_000)
         if rows:
             log.warning("resuming %s stored updates", len(rows))
@@ -131,7 +137,7 @@ class Runner:
         idle = {uid for uid, tr in relevant.items() if tr.event is None}
         rows = [(r.update_id, tr.event.chat_id if tr.event else None, r.payload)
                 for r in batch for tr in (relevant[r.update_id],)]
-        async with self.sessions() as session, session.begin():
+        async with self.write_gate, self.sessions() as session, session.begin():
             new = await inbox.add_updates(session, updates=rows, done=idle)
         for r in batch:
             if r.update_id in new:
@@ -240,7 +246,7 @@ class Runner:
     async def _fail(self, update_id: int, event: Incoming, error: str) -> None:
         from bot.engine.types import Outgoing
 
-        async with self.sessions() as session, session.begin():
+        async with self.write_gate, self.sessions() as session, session.begin():
             await inbox.mark_failed(session, update_id=update_id, error=error)
             if event.chat_type == "private":
                 await write_payloads(session, [(event.chat_id, "citizen",

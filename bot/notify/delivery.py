@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -67,8 +68,12 @@ Mark = Callable[[AsyncSession], Awaitable[None]]
 class Delivery:
     def __init__(self, api: BotApi, sessions: async_sessionmaker[AsyncSession], *,
                  limits: Limits = Limits(), max_attempts: int = 8, base_delay: float = 1.0,
-                 max_delay: float = 600.0, scan_every: float = 5.0):
+                 max_delay: float = 600.0, scan_every: float = 5.0,
+                 write_gate: contextlib.AbstractAsyncContextManager | None = None):
         self.api = api
+        # SQLite: the engine's gate, so our commits queue with its transactions instead of
+        # spinning on the database file's lock.
+        self.write_gate = write_gate or contextlib.nullcontext()
         self.sessions = sessions
         self.limits = limits
         self.max_attempts = max_attempts
@@ -147,7 +152,7 @@ class Delivery:
     async def _scan(self) -> None:
         self._finished_in_scan = set()
         try:
-            async with self.sessions() as session:
+            async with self.write_gate, self.sessions() as session:
                 rows = await outbox.due_messages(session, exclude=set(self._inflight))
             skip = self._inflight | self._finished_in_scan
         finally:
@@ -284,7 +289,7 @@ class Delivery:
         delay = 0.05
         while True:
             try:
-                async with self.sessions() as session, session.begin():
+                async with self.write_gate, self.sessions() as session, session.begin():
                     for mark, _ in batch:
                         await mark(session)
                 break

@@ -206,19 +206,26 @@ def test_explained_outcome_has_no_plan_line():
 
 def test_dissatisfied_rating_offers_a_review():
     plan = plan_transition("replied", "rate", "citizen", fields={"rating": "dissatisfied"},
-                           case_no="A6")
+                           case_no="A6", now=NOW, deadlines={})
     assert plan.offer_review
     assert plan.citizen_message == ("感谢您对信访事项（编号A6）的评价：不满意。"
                                     "如您对处理意见不服，可自收到答复之日起30日内申请复查。")
     calm = plan_transition("replied", "rate", "citizen", fields={"rating": "basically_satisfied"},
-                           case_no="A6")
+                           case_no="A6", now=NOW, deadlines={})
     assert not calm.offer_review
     assert calm.citizen_message == "感谢您对信访事项（编号A6）的评价：基本满意。"
 
 
 def test_unknown_rating_is_refused():
     with pytest.raises(TransitionRefused, match="满意、基本满意、不满意"):
-        plan_transition("replied", "rate", "citizen", fields={"rating": "meh"})
+        plan_transition("replied", "rate", "citizen", fields={"rating": "meh"}, now=NOW,
+                        deadlines={})
+
+
+def test_a_rating_after_the_rating_window_is_refused():
+    with pytest.raises(TransitionRefused, match="已超过评价期限（15日）"):
+        plan_transition("replied", "rate", "citizen", fields={"rating": "satisfied"}, now=NOW,
+                        deadlines={"rating": LONG_AGO})
 
 
 def test_review_request_after_30_days_is_refused():

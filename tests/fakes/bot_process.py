@@ -6,11 +6,8 @@ import asyncio
 import logging
 import sys
 
-from tests.fakes import stopgap
-
 
 def main() -> int:
-    stopgap.install()  # STOP-GAP until nlp exports route_category
     from bot.frontends.telegram import run_telegram
     from config.settings import Settings
 

@@ -11,10 +11,7 @@ from bot.frontends.runner import Runner
 from bot.frontends.telegram import make_api
 from bot.notify.outbox_hook import write_outbox
 from config.settings import Settings
-from tests.fakes import stopgap
 from tests.fakes.telegram_server import FakeTelegram
-
-stopgap.install()  # STOP-GAP: until nlp exports route_category (see tests/fakes/stopgap.py)
 
 STAFF_CHAT = -1001
 LEADERS_CHAT = -1002

@@ -1,0 +1,93 @@
+"""The delivery worker against the fake server: 429 and 5xx retried, long texts split, limits."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlmodel import select
+
+from bot.app import build_app
+from bot.engine.types import Button, Outgoing
+from bot.frontends.telegram import make_api
+from bot.notify.delivery import Delivery, Limits
+from bot.notify.messages import split_html, to_payload
+from storage import outbox
+from storage.models import OutboxMessage
+from tests.frontends.conftest import bot_settings
+
+
+@pytest.fixture(params=["aiogram", "ptb"])
+async def delivery(request, tg, classifier, tmp_path):
+    settings = bot_settings(tg, f"sqlite+aiosqlite:///{tmp_path / 'd.db'}", request.param)
+    app = await build_app(settings, classifier_loader=lambda: classifier)
+    api = make_api(settings)
+    await api.start()
+    made = []
+
+    async def make(limits: Limits = Limits(0, 0, 1, 0)) -> Delivery:
+        d = Delivery(api, app.engine.sessions, limits=limits, base_delay=0.05)
+        await d.start()
+        made.append(d)
+        return d
+
+    async def queue(*messages: Outgoing) -> list[OutboxMessage]:
+        async with app.engine.sessions() as s, s.begin():
+            rows = await outbox.add_messages(
+                s, messages=[(m.chat_id, m.audience, to_payload(m)) for m in messages])
+        return rows
+
+    make.queue, make.app = queue, app
+    yield make
+    for d in made:
+        await d.stop()
+    await api.close()
+    await app.close()
+
+
+async def statuses(app) -> list[str]:
+    async with app.engine.sessions() as s:
+        return [m.status for m in (await s.exec(select(OutboxMessage))).all()]
+
+
+async def test_429_and_5xx_are_retried_and_sent_once(tg, delivery):
+    d = await delivery()
+    tg.fail("sendMessage", 429, retry_after=1, chat_id=5)
+    tg.fail("sendMessage", 502, times=2, chat_id=5)
+    started = time.monotonic()
+    d.enqueue(await delivery.queue(Outgoing(5, "你好 &lt;script&gt;",
+                                            [[Button("好", "x:1")]])))
+    await d.drain()
+    assert time.monotonic() - started >= 1.0           # retry_after honoured
+    assert [m.text for m in tg.sent_to(5)] == ["你好 <script>"]
+    assert await statuses(delivery.app) == ["sent"]
+
+
+async def test_long_text_is_split_buttons_on_the_last_part(tg, delivery):
+    d = await delivery()
+    text = "<b>标题</b>\n" + ("一二三四五六七八九十" * 30 + "\n") * 30
+    d.enqueue(await delivery.queue(Outgoing(6, text, [[Button("完成", "i:done")]])))
+    await d.drain()
+    parts = tg.sent_to(6)
+    assert len(parts) == len(split_html(text)) > 1
+    assert all(len(p.text) <= 4096 for p in parts)
+    assert not parts[0].buttons and parts[-1].buttons
+    assert "".join(p.text for p in parts) == text.replace("<b>", "").replace("</b>", "")
+    assert tg.client_errors() == []
+
+
+async def test_unescaped_html_is_refused_like_telegram(tg, delivery):
+    d = await delivery()
+    d.enqueue(await delivery.queue(Outgoing(7, "用户写的 <script>")))
+    await d.drain()
+    assert tg.sent_to(7) == []
+    assert "can't parse entities" in tg.client_errors()[0][2]
+    assert await statuses(delivery.app) == ["failed"]
+
+
+async def test_private_chat_limit_spaces_messages(tg, delivery):
+    d = await delivery(Limits(per_second=0, private_per_second=5, private_burst=1))
+    d.enqueue(await delivery.queue(*[Outgoing(8, f"第{i}条") for i in range(4)]))
+    await d.drain()
+    sent = tg.sent_to(8)
+    assert [m.text for m in sent] == [f"第{i}条" for i in range(4)]   # in order
+    assert sent[-1].at - sent[0].at >= 0.45                          # ≈ 3 intervals of 0.2 s
