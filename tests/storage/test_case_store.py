@@ -4,33 +4,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect
 
 from storage import cases, repo
-from storage.db import create_engine, session_factory
-from storage.migrate import upgrade
 from storage.models import Case, utcnow
+from tests.storage.conftest import table_columns
 from tests.storage.test_contract import new_case
 
 
-@pytest.fixture
-async def sessions(db_url):
-    await upgrade(db_url)
-    engine = create_engine(db_url)
-    yield session_factory(engine)
-    await engine.dispose()
-
-
 async def test_migration_0003_adds_version_pause_leader_event_fields_and_deadlines(db_url):
-    await upgrade(db_url)
-    engine = create_engine(db_url)
-    async with engine.connect() as conn:
-        def columns(c, table):
-            return {col["name"] for col in inspect(c).get_columns(table)}
-        case_cols = await conn.run_sync(columns, "case")
-        event_cols = await conn.run_sync(columns, "caseevent")
-        deadline_cols = await conn.run_sync(columns, "casedeadline")
-    await engine.dispose()
+    case_cols, event_cols, deadline_cols = await table_columns(
+        db_url, "case", "caseevent", "casedeadline")
     assert {"version", "paused_since", "leader_id"} <= case_cols
     assert {"role", "fields"} <= event_cols
     assert {"case_id", "kind", "started_at", "due_at", "paused_at", "paused_days",

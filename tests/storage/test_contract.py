@@ -6,20 +6,12 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from storage import repo
-from storage.db import create_engine, session_factory
+from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import Case, CaseEvent, Conversation
 
 TABLES = {"citizen", "case", "caseevent", "attachment", "conversation", "queryattempt",
           "alembic_version"}
-
-
-@pytest.fixture
-async def sessions(db_url):
-    await upgrade(db_url)
-    engine = create_engine(db_url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 async def test_migrations_build_every_table_on_an_empty_database(db_url):

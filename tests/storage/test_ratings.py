@@ -2,32 +2,15 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
-from storage.db import create_engine, session_factory
-from storage.migrate import upgrade
 from storage.models import Rating, utcnow
+from tests.storage.conftest import table_columns
 from tests.storage.test_contract import new_case
 
 
-@pytest.fixture
-async def sessions(db_url):
-    await upgrade(db_url)
-    engine = create_engine(db_url)
-    yield session_factory(engine)
-    await engine.dispose()
-
-
 async def test_migration_0004_adds_ratings_and_reminder_times(db_url):
-    await upgrade(db_url)
-    engine = create_engine(db_url)
-    async with engine.connect() as conn:
-        def columns(c, table):
-            return {col["name"] for col in inspect(c).get_columns(table)}
-        deadline_cols = await conn.run_sync(columns, "casedeadline")
-        rating_cols = await conn.run_sync(columns, "rating")
-    await engine.dispose()
+    deadline_cols, rating_cols = await table_columns(db_url, "casedeadline", "rating")
     assert "remind_at" in deadline_cols
     assert {"case_id", "overall", "attitude", "method", "speed", "result", "comment",
             "created_at"} <= rating_cols
