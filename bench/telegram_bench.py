@@ -120,7 +120,8 @@ async def bench_echo(framework: str, users: int, per_user: int) -> tuple[int, fl
 
 
 async def main(citizens: int, frameworks: list[str]) -> None:
-    print(f"{citizens} citizens × {len(WAGES)} updates each, SQLite, fake Bot API on 127.0.0.1")
+    print(f"{citizens} citizens × {len(WAGES)} updates each, SQLite, fake Bot API on 127.0.0.1, "
+          "Huiyin's sending limits switched off (HUIYIN_SEND_*=0)")
     for framework in frameworks:
         with tempfile.TemporaryDirectory() as tmp:
             n, t = await bench_huiyin(framework, citizens, Path(tmp) / "bench.db")

@@ -66,3 +66,5 @@ class Settings(BaseSettings):
     # Leaders (领导) themselves are listed in config/leaders.yaml; intake staff are
     # staff_user_ids; each department's handlers are its ``staff`` in config/departments.yaml.
     leader_flags: list[str] = Field(default_factory=lambda: ["collective", "escalation"])
+    # How often the scheduler looks for due reminders, escalations and notices, in seconds.
+    scheduler_interval: float = 60.0

@@ -8,7 +8,7 @@ from pathlib import Path
 from .api import Category, Classification, Flag
 from .model import LinearModel
 from .normalize import Normalizer
-from .rules import bigrams, FlagRules, Keyword, KeywordRules, RoutingRules, read_yaml
+from .rules import FlagRules, Keyword, KeywordRules, RoutingRules, read_yaml
 from .segment import Segmenter
 from .taxonomy import Taxonomy
 
@@ -50,6 +50,18 @@ class ComplaintClassifier:
         self.keyword_weight_learned = float(decision.get("keyword_weight_learned", 0.25))
         self.unsure_below = float(decision.get("unsure_below", 0.6))
         self.evidence_size = int(decision.get("evidence_size", 8))
+        self._level1s = self.taxonomy.level1()
+        self._betas: dict[tuple[str, ...], dict[str, float]] = {}
+        self._shown: dict[str, bool] = {}    # word → may be shown as evidence (bounded by vocab)
+
+    def _beta(self, classes: tuple[str, ...]) -> dict[str, float]:
+        """β per first-level category: smaller for those the model was trained on."""
+        beta = self._betas.get(classes)
+        if beta is None:
+            beta = self._betas[classes] = {
+                c: self.keyword_weight_learned if c in classes else self.keyword_weight
+                for c in self._level1s}
+        return beta
 
     # --- the public interface --------------------------------------------------------------
     def classify(self, text: str, title: str = "") -> Classification:
@@ -60,17 +72,20 @@ class ComplaintClassifier:
         return Document(t, x, self.segmenter.cut(t) if t else [], self.segmenter.cut(x))
 
     def decide(self, doc: Document, model: LinearModel | None = None) -> Decision:
-        model = model or self.model
         whole = f"{doc.title}。{doc.text}" if doc.title else doc.text
+        # a short message (a chat line, a subject line) is scored by the short-input model
+        model = (model or self.model).for_length(len(whole))
 
         # 1. learned weights: probabilities over the categories of the training data
-        x = model.vector_of(doc.title_tokens, doc.text_tokens)
+        counts, pairs, title = model.counts(doc.title_tokens, doc.text_tokens)
+        x = model.vector_from(counts, pairs, title)
         if len(x[0]):
             probs = dict(zip(model.classes, model.probabilities(model.scores(x))))
         else:
             probs = {}
-        # 2. hand-written keywords, for all fifteen categories and the fine levels
-        grams = bigrams(whole)
+        # 2. hand-written keywords, for all fifteen categories and the fine levels; the
+        # character pairs of the title and text (``pairs``) narrow the search
+        grams = pairs.keys()
         hits = self.keywords.match(whole, grams)
         per_level1: dict[str, float] = {}
         for kw in hits:
@@ -78,9 +93,8 @@ class ComplaintClassifier:
         total_kw = sum(per_level1.values())
         share = {c: s / (total_kw + 1.0) for c, s in per_level1.items()}
         # 3. blend: p + β·share, renormalised over all first-level categories
-        level1s = self.taxonomy.level1()
-        beta = {c: self.keyword_weight_learned if c in model.classes else self.keyword_weight
-                for c in level1s}
+        level1s = self._level1s
+        beta = self._beta(tuple(model.classes))
         raw = {c: probs.get(c, 0.0) + beta[c] * share.get(c, 0.0) for c in level1s}
         z = sum(raw.values())
         if z <= 0:  # nothing known: no learned word and no keyword
@@ -96,7 +110,7 @@ class ComplaintClassifier:
         words: list[tuple[str, float]] = []
         if level1 in model.classes and len(x[0]):
             k = model.classes.index(level1)
-            words = model.contributions(x, k)
+            words = model.contributions(x, k, n=24, words_only=True)
             floor = max(0.01, 0.05 * words[0][1]) if words else 0.0
             words = [(w, v) for w, v in words if v >= floor and self._shows(w)]
         own_hits = [kw for kw in hits if kw.path[0] == level1]
@@ -141,8 +155,11 @@ class ComplaintClassifier:
         return level2, key[1], conf2, inside[key] / (total + 0.5)
 
     def _shows(self, word: str) -> bool:
-        return len(word) >= 2 and word[0] != "#" and word not in self.keywords.not_evidence and \
-            not _NOT_A_WORD.search(word)
+        shows = self._shown.get(word)
+        if shows is None:
+            shows = self._shown[word] = len(word) >= 2 and word[0] not in "#@" and \
+                word not in self.keywords.not_evidence and not _NOT_A_WORD.search(word)
+        return shows
 
     # --- explanation ---------------------------------------------------------------------
     def explain(self, text: str, title: str = "", departments: dict | None = None) -> str:

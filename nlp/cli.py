@@ -124,7 +124,9 @@ def _train(args) -> int:
             bar.update()
     views = short_views(clf, rows)
     start = time.perf_counter()
-    model = fit(*training_set(docs, views, [r.label for r in rows], range(len(rows))))
+    labels, everything = [r.label for r in rows], range(len(rows))
+    model = fit(*training_set(docs, None, labels, everything),
+                short=training_set(docs, views, labels, everything))
     model.save(args.out)
     print(f"训练完成：{len(rows)} 条，{len(model.classes)} 个类别，{len(model.vocab)} 个词，"
           f"用时 {time.perf_counter() - start:.1f} 秒；模型写入 {args.out}"

@@ -74,7 +74,7 @@ SHORT_CHARS = 60
 
 def short_views(clf: ComplaintClassifier, rows: list[Row]) -> list[list[Document | None]]:
     """Each message as a citizen might type it in a chat: its title alone, and the first 60
-    characters of its text. Added to the training data so short input is understood."""
+    characters of its text. With the full texts, the training data of the short-input model."""
     titles = [clf.prepare(r.title) if r.title else None for r in rows]
     starts = [clf.prepare(r.text[:SHORT_CHARS]) if len(r.text) > SHORT_CHARS else None
               for r in rows]
@@ -97,11 +97,13 @@ def cross_validate(clf: ComplaintClassifier, docs: list[Document], labels: list[
                    progress=None) -> tuple[list[Decision], list[list[Decision]]]:
     """Out-of-fold decisions for ``docs``; also for each list in ``extra`` (the same messages
     in another form, e.g. their first 60 characters), decided by the model of their fold.
-    ``views`` (see ``short_views``) of the training folds are added to the training data."""
+    ``views`` (see ``short_views``) of the training folds train the short-input model; without
+    them the model has none."""
     out: list[Decision | None] = [None] * len(docs)
     out_extra = [[None] * len(docs) for _ in extra or []]
     for n, (tr, te) in enumerate(folds(labels, duplicate_groups(docs), k, seed)):
-        model = fit(*training_set(docs, views, labels, tr), calibrate=calibrate, seed=seed)
+        model = fit(*training_set(docs, None, labels, tr), calibrate=calibrate, seed=seed,
+                    short=training_set(docs, views, labels, tr) if views else None)
         for i in te:
             out[i] = clf.decide(docs[i], model)
             for j, other in enumerate(extra or []):

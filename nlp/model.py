@@ -1,152 +1,244 @@
-"""The learned part: one weight per (word, first-level category), stored as plain JSON.
+"""The learned part: one weight per (feature, first-level category), stored as plain JSON.
 
-Features are jieba words; the title's words count ``title_weight`` times. A document becomes
-sublinear TF-IDF (1 + log tf) × idf, L2-normalised, and the score of a category is the dot
-product with its weights plus a bias — no scikit-learn needed at run time."""
+Features are jieba words, the character pairs of the text (marked ``#`` in the file) — the
+title's counted ``title_weight`` times — and the title's own words and pairs (marked ``@``).
+A document becomes sublinear TF-IDF (1 + log tf) × idf, L2-normalised — each block on its own
+(``norm: per_block``), as the blocks were trained as separate models whose scores are
+averaged — and the score of a category is the dot product with its weights plus a bias
+(plus ``title_bias`` when there is a title). Without a title, the title block's share
+(``title_share``) is left out and the other blocks' scores are scaled back up to the whole,
+as if the model had been trained without it. No scikit-learn at run time.
+
+A model may carry a second, smaller model for short input (``short``): messages of at most
+``short_chars`` characters — a chat message, a subject line — are scored by it instead."""
 from __future__ import annotations
 
 import gzip
 import json
-import re
+import math
 from collections import Counter
-from pathlib import Path
-
-from itertools import chain, repeat
+from itertools import chain
 from operator import add
+from pathlib import Path
 
 import numpy as np
 
-FORMAT = 1
+FORMAT = 2
+_PAIR = "#"
+_TITLE = "@"
 
 
 def features(title_tokens: list[str], text_tokens: list[str], title_weight: int = 3) -> Counter:
-    """jieba words, plus character pairs (marked ``#``) of the words joined: they catch
-    compounds jieba splits differently and help most on short messages."""
+    """The features of a document as training sees them: words (tokens made of letters and
+    digits) and ``#``-marked character pairs of letters and digits, title counted
+    ``title_weight`` times. ``LinearModel.counts`` computes the same at run time, faster."""
     counts = _words_and_pairs(text_tokens)
     for t, n in _words_and_pairs(title_tokens).items():
         counts[t] += n * title_weight
     return counts
 
 
+def title_features(title_tokens: list[str]) -> Counter:
+    """The title's own block: its words and pairs, marked ``@``, each counted once."""
+    return Counter({_TITLE + k: n for k, n in _words_and_pairs(title_tokens).items()})
+
+
 def _words_and_pairs(tokens: list[str]) -> Counter:
-    words = [t if t.isalnum() else " " for t in tokens]  # punctuation is not a feature
-    counts = Counter(words)
-    counts.pop(" ", None)
-    joined = "".join(words)
-    counts.update(["#" + joined[i:i + 2] for i in range(len(joined) - 1)])
-    for key in [k for k in counts if k[0] == "#" and " " in k]:
-        del counts[key]
+    counts = Counter(t for t in tokens if t.isalnum())  # punctuation is not a feature
+    s = "".join(tokens)
+    counts.update(_PAIR + p for p in map(add, s, s[1:]) if p.isalnum())
     return counts
 
 
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-def _split_counts(tokens: list[str]) -> tuple[Counter, Counter]:
-    words = [t if t.isalnum() else " " for t in tokens]
-    joined = "".join(words)
-    return Counter(words), Counter(map(add, joined, joined[1:]))
+def _counts(tokens: list[str]) -> tuple[Counter, Counter]:
+    """(token counts, character-pair counts) of one part: every token and pair, punctuation
+    included — those are simply not in the vocabulary."""
+    s = "".join(tokens)
+    return Counter(tokens), Counter(map(add, s, s[1:]))
 
 
 class LinearModel:
     def __init__(self, classes: list[str], bias: list[float], vocab: dict[str, list[float]],
-                 temperature: float = 1.0, title_weight: int = 3, meta: dict | None = None):
+                 temperature: float = 1.0, title_weight: int = 3, meta: dict | None = None,
+                 norm: str = "joint", short: "LinearModel | None" = None, short_chars: int = 0,
+                 title_bias: list[float] | None = None, title_share: float = 0.0):
         self.classes = classes
         self.bias = bias
-        self.vocab = vocab                 # word → [idf, w_class0, w_class1, …]
+        self.vocab = vocab                 # feature → [idf, w_class0, w_class1, …]
         self.temperature = temperature     # softmax(score × temperature) gives probabilities
         self.title_weight = title_weight
         self.meta = meta or {}
+        self.norm = norm                   # "joint": one L2 norm; "per_block": words, pairs apart
+        self.short = short                 # the model for short input, or None
+        self.short_chars = short_chars
+        self.title_bias = title_bias
+        self.title_share = title_share     # the title block's share of the score
+        self._untitled_scale = 1.0 / (1.0 - title_share)
         self.words = list(vocab)
-        self.index = {w: i for i, w in enumerate(self.words) if w[0] != "#"}
-        self.pair_index = {w[1:]: i for i, w in enumerate(self.words) if w[0] == "#"}
-        table = np.asarray(list(vocab.values()), dtype=np.float64).reshape(len(vocab), -1)
+        marked = {_PAIR: [], _TITLE: []}
+        self.index = {}
+        for i, w in enumerate(self.words):
+            if w[0] in marked:
+                marked[w[0]].append(i)
+            else:
+                self.index[w] = i
+        words = self.words
+        self.pair_index = {words[i][1:]: i for i in marked[_PAIR]}
+        self.title_index = {words[i][1:]: i for i in marked[_TITLE] if words[i][1] != _PAIR}
+        self.title_pair_index = {words[i][2:]: i for i in marked[_TITLE] if words[i][1] == _PAIR}
+        self._titled = bool(self.title_index or self.title_pair_index)
+        self._title_bias = np.asarray(title_bias or np.zeros(len(classes)), dtype=np.float64)
+        width = len(classes) + 1
+        table = np.fromiter(chain.from_iterable(vocab.values()), dtype=np.float64,
+                            count=len(vocab) * width).reshape(len(vocab), width)
         self._idf = table[:, 0] if len(vocab) else np.zeros(0)
         self._weights = table[:, 1:] if len(vocab) else np.zeros((0, len(classes)))
         self._bias = np.asarray(bias, dtype=np.float64)
 
-    def vector(self, counts: Counter) -> tuple[np.ndarray, np.ndarray]:
-        """Sublinear TF-IDF, L2-normalised, over the known features: (rows, values)."""
-        get, get_pair = self.index.get, self.pair_index.get
-        idx = np.fromiter([get_pair(k[1:], -1) if k[0] == "#" else get(k, -1) for k in counts],
-                          dtype=np.int64, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        return self._normalised(idx, tf)
+    def for_length(self, n_chars: int) -> "LinearModel":
+        """The model that scores a message of ``n_chars`` characters."""
+        if self.short is not None and n_chars <= self.short_chars:
+            return self.short
+        return self
+
+    # --- document → vector ---------------------------------------------------------------
+    def counts(self, title_tokens: list[str], text_tokens: list[str]):
+        """(word counts, pair counts, title counts | None): the first two over title and text,
+        the title's counted ``title_weight`` times; the last the title's own (words, pairs)."""
+        words, pairs = _counts(text_tokens)
+        title = None
+        if title_tokens:
+            title = tw, tp = _counts(title_tokens)
+            k = self.title_weight
+            for t, n in tw.items():
+                words[t] += n * k
+            for t, n in tp.items():
+                pairs[t] += n * k
+        return words, pairs, title
 
     def vector_of(self, title_tokens: list[str], text_tokens: list[str]):
-        """``vector(features(title_tokens, text_tokens))``, computed faster."""
-        words, pairs = _split_counts(text_tokens)
-        if title_tokens:
-            tw, tp = _split_counts(title_tokens)
-            for k, n in tw.items():
-                words[k] += n * self.title_weight
-            for k, n in tp.items():
-                pairs[k] += n * self.title_weight
-        n = len(words) + len(pairs)
-        idx = np.fromiter(chain(map(self.index.get, words, repeat(-1)),
-                                map(self.pair_index.get, pairs, repeat(-1))),
-                          dtype=np.int64, count=n)
-        tf = np.fromiter([*words.values(), *pairs.values()], dtype=np.float64, count=len(idx))
-        return self._normalised(idx, tf)
+        return self.vector_from(*self.counts(title_tokens, text_tokens))
 
-    def _normalised(self, idx: np.ndarray, tf: np.ndarray):
-        known = idx >= 0
-        if not known.any():
-            return [], np.zeros(0)
-        rows = idx[known]
-        x = (1.0 + np.log(tf[known])) * self._idf[rows]
-        return rows, x / np.sqrt(x @ x)
+    def vector(self, counts: Counter):
+        """The vector of ``features(…)`` + ``title_features(…)`` (marked keys)."""
+        blocks: dict[str, dict] = {"": {}, _PAIR: {}, _TITLE: {}, _TITLE + _PAIR: {}}
+        for k, n in counts.items():
+            mark = k[:2] if k[:2] == _TITLE + _PAIR else k[0] if k[0] in (_PAIR, _TITLE) else ""
+            blocks[mark][k[len(mark):]] = n
+        title = (blocks[_TITLE], blocks[_TITLE + _PAIR]) if blocks[_TITLE] or \
+            blocks[_TITLE + _PAIR] else None
+        return self.vector_from(blocks[""], blocks[_PAIR], title)
 
-    def scores(self, x: tuple[np.ndarray, np.ndarray]) -> list[float]:
-        rows, values = x
+    def vector_from(self, words: dict, pairs: dict, title: tuple[dict, dict] | None = None):
+        """Sublinear TF-IDF, L2-normalised, over the known features: (rows, values, titled,
+        number of word rows — they come first)."""
+        wi, pi = self.index, self.pair_index
+        kw = words.keys() & wi.keys()
+        kp = pairs.keys() & pi.keys()
+        rows = [*map(wi.__getitem__, kw), *map(pi.__getitem__, kp)]
+        tf = [*map(words.__getitem__, kw), *map(pairs.__getitem__, kp)]
+        cuts = [len(kw), len(rows)]
+        titled = title is not None and self._titled
+        if titled:
+            tw, tp = title
+            ti, tpi = self.title_index, self.title_pair_index
+            ktw = tw.keys() & ti.keys()
+            ktp = tp.keys() & tpi.keys()
+            rows += [*map(ti.__getitem__, ktw), *map(tpi.__getitem__, ktp)]
+            tf += [*map(tw.__getitem__, ktw), *map(tp.__getitem__, ktp)]
+            cuts.append(len(rows))
+        if not rows:
+            return [], np.zeros(0), titled, 0
+        rows = np.array(rows, dtype=np.int64)
+        x = (1.0 + np.log(np.array(tf, dtype=np.float64))) * self._idf[rows]
+        if self.norm == "per_block":
+            start = 0
+            for end in cuts:
+                if end > start:
+                    part = x[start:end]
+                    part /= math.sqrt(part @ part)
+                start = end
+        else:
+            x /= math.sqrt(x @ x)
+        return rows, x, titled, cuts[0]
+
+    # --- scores --------------------------------------------------------------------------
+    def scores(self, x, titled: bool | None = None) -> list[float]:
+        """x: a vector from ``vector_from``; the title's bias counts when it had a title."""
+        rows, values = x[0], x[1]
+        if x[2] if titled is None else titled:
+            bias, scale = self._bias + self._title_bias, 1.0
+        else:
+            bias, scale = self._bias, self._untitled_scale
         if not len(rows):
-            return self._bias.tolist()
-        return (values @ self._weights[rows] + self._bias).tolist()
+            return (bias * scale).tolist()
+        return ((values @ self._weights[rows] + bias) * scale).tolist()
 
     def probabilities(self, scores: list[float]) -> list[float]:
-        z = np.asarray(scores) * self.temperature
-        e = np.exp(z - z.max())
-        return (e / e.sum()).tolist()
+        t = self.temperature
+        top = max(scores)
+        e = [math.exp((s - top) * t) for s in scores]
+        z = sum(e)
+        return [v / z for v in e]
 
-    def contributions(self, x: tuple[np.ndarray, np.ndarray], k: int,
-                      n: int = 40) -> list[tuple[str, float]]:
-        """The n features that add most to category k's score, heaviest first."""
-        rows, values = x
+    def contributions(self, x, k: int, n: int = 40,
+                      words_only: bool = False) -> list[tuple[str, float]]:
+        """The n features (or words) that add most to category k's score, heaviest first."""
+        rows, values = x[0], x[1]
+        if words_only:
+            rows, values = rows[:x[3]], values[:x[3]]
         if not len(rows):
             return []
         c = values * self._weights[rows, k]
         order = np.argsort(-c)[:n]
-        return [(self.words[rows[i]], float(c[i])) for i in order if c[i] > 0]
+        words = self.words
+        return [(words[r], v) for r, v in zip(rows[order].tolist(), c[order].tolist()) if v > 0]
 
     def keywords(self, k: int, n: int = 30, pairs: bool = False) -> list[tuple[str, float]]:
         """The words with the largest weight for category k: the category's learned keywords."""
         order = np.argsort(-self._weights[:, k])
         out = []
         for i in order:
-            if pairs or self.words[i][0] != "#":
+            if pairs or self.words[i][0] not in (_PAIR, _TITLE):
                 out.append((self.words[i], float(self._weights[i, k])))
                 if len(out) == n:
                     break
         return out
 
     # --- file format ---------------------------------------------------------------------------
-    def save(self, path: Path) -> None:
+    def _data(self) -> dict:
         data = {
-            "format": FORMAT, "classes": self.classes, "bias": [round(b, 5) for b in self.bias],
+            "classes": self.classes, "bias": [round(b, 5) for b in self.bias],
             "temperature": round(self.temperature, 4), "title_weight": self.title_weight,
-            "meta": self.meta,
-            "vocab": {w: [round(v, 5) for v in row] for w, row in sorted(self.vocab.items())},
+            "norm": self.norm, "meta": self.meta,
+            **({"title_bias": [round(b, 5) for b in self.title_bias],
+                "title_share": self.title_share} if self.title_bias else {}),
+            "vocab": {w: [round(v, 3) for v in row] for w, row in sorted(self.vocab.items())},
         }
+        if self.short is not None:
+            data["short_chars"] = self.short_chars
+            data["short"] = self.short._data()
+        return data
+
+    def save(self, path: Path) -> None:
+        data = {"format": FORMAT, **self._data()}
         raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as f:
             f.write(gzip.compress(raw, compresslevel=9, mtime=0))
 
     @classmethod
+    def _from(cls, data: dict) -> "LinearModel":
+        short = cls._from(data["short"]) if data.get("short") else None
+        return cls(data["classes"], data["bias"], data["vocab"], data["temperature"],
+                   data["title_weight"], data.get("meta"), data.get("norm", "joint"), short,
+                   int(data.get("short_chars", 0)), data.get("title_bias"),
+                   float(data.get("title_share", 0.0)))
+
+    @classmethod
     def load(cls, path: Path) -> "LinearModel":
         with gzip.open(path, "rb") as f:
             data = json.loads(f.read().decode("utf-8"))
-        if data.get("format") != FORMAT:
+        if data.get("format") not in (1, FORMAT):
             raise ValueError(f"模型文件格式不支持：{path}")
-        return cls(data["classes"], data["bias"], data["vocab"], data["temperature"],
-                   data["title_weight"], data.get("meta"))
+        return cls._from(data)

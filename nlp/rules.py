@@ -5,6 +5,7 @@ A keyword is a phrase found in the normalised text; ``a+b`` means every part mus
 from __future__ import annotations
 
 import re
+from operator import add
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,10 +18,8 @@ def read_yaml(path: Path):
 
 
 def bigrams(text: str) -> set[str]:
-    """The text's characters and pairs of characters."""
-    grams = {text[i:i + 2] for i in range(len(text) - 1)}
-    grams.update(text)
-    return grams
+    """The text's pairs of characters."""
+    return set(map(add, text, text[1:]))
 
 
 class PhraseMatcher:
@@ -28,18 +27,23 @@ class PhraseMatcher:
 
     def __init__(self, phrases):
         self._index: dict[str, list[str]] = {}
+        self._single: list[str] = []   # one-character phrases, looked up directly
         for phrase in set(phrases):
-            if phrase:
+            if len(phrase) == 1:
+                self._single.append(phrase)
+            elif phrase:
                 self._index.setdefault(phrase[:2], []).append(phrase)
-        self._keys = frozenset(self._index)
+        self._keys = set(self._index)
 
-    def find(self, text: str, grams: set[str] | None = None) -> set[str]:
-        """``grams``: ``bigrams(text)`` when the caller already has it."""
+    def find(self, text: str, grams=None) -> set[str]:
+        """``grams``: the text's character pairs (a set, or the keys of a pair count) when the
+        caller already has them; pairs it lacks are not searched."""
         if grams is None:
             grams = bigrams(text)
-        found = set()
-        for key in self._keys & grams:
-            for phrase in self._index[key]:
+        found = {p for p in self._single if p in text}
+        index = self._index
+        for key in grams & self._keys:
+            for phrase in index[key]:
                 if phrase in text:
                     found.add(phrase)
         return found
@@ -142,20 +146,27 @@ class RoutingRules:
     def __init__(self, data: dict):
         self.default = str(data.get("default") or "")
         self.rules = list(data.get("rules") or [])
+        self._candidates: dict[tuple[str, str, str], list[tuple[list[str], Route]]] = {}
 
     def route(self, level1: str, level2: str = "", level3: str = "", text: str = "") -> Route:
-        best, best_rank = None, -1
-        for rule in self.rules:
-            keys = (rule.get("level1"), rule.get("level2"), rule.get("level3"))
-            given = (level1, level2, level3)
-            if any(k and k != g for k, g in zip(keys, given)):
-                continue
-            words = rule.get("words") or []
-            if words and not any(w in text for w in words):
-                continue
-            rank = sum(1 for k in keys if k) * 2 + (1 if words else 0)
-            if rank > best_rank:
-                best, best_rank = rule, rank
-        if best is None:
-            return Route(self.default)
-        return Route(str(best["department"]), tuple(best.get("also") or ()))
+        for words, route in self._for(level1, level2, level3):
+            if not words or any(w in text for w in words):
+                return route
+        return Route(self.default)
+
+    def _for(self, level1: str, level2: str, level3: str) -> list[tuple[list[str], Route]]:
+        """The rules that fit a category, most specific first (file order among equals)."""
+        given = (level1, level2, level3)
+        found = self._candidates.get(given)
+        if found is None:
+            ranked = []
+            for n, rule in enumerate(self.rules):
+                keys = (rule.get("level1"), rule.get("level2"), rule.get("level3"))
+                if any(k and k != g for k, g in zip(keys, given)):
+                    continue
+                words = list(rule.get("words") or [])
+                rank = sum(1 for k in keys if k) * 2 + (1 if words else 0)
+                ranked.append((-rank, n, words, Route(str(rule["department"]),
+                                                      tuple(rule.get("also") or ()))))
+            found = self._candidates[given] = [(w, r) for _, _, w, r in sorted(ranked)]
+        return found

@@ -1,61 +1,104 @@
-"""Training: NB-weighted linear SVM (NBSVM, Wang & Manning 2012) over jieba words.
+"""Training: NB-weighted linear SVMs (NBSVM, Wang & Manning 2012) over jieba words.
 
-For each first-level category, a word's TF-IDF value is scaled by its naive-Bayes log-count
+For each first-level category, a feature's TF-IDF value is scaled by its naive-Bayes log-count
 ratio (how much more often it appears in that category than in the others) and a linear SVM is
-fitted one-vs-rest. The product of the two is one plain weight per (word, category), which is
-what the shipped model stores. scikit-learn is only needed here, not at run time."""
+fitted one-vs-rest. Three such models, each on its own block of features, are averaged:
+jieba words, character pairs (both from title and text, the title counted ``title_weight``
+times) and the title's own words and pairs (marked ``@``). The product of ratio, SVM weight
+and the block's share is one plain weight per (feature, category): what the shipped model
+stores. A second model of the same kind, trained on the texts plus their titles alone and
+their first 60 characters, scores short input. scikit-learn is only needed here."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 
-from .model import LinearModel, features
+from .model import LinearModel, features, title_features
 
-DEFAULT_TEMPERATURE = 4.25  # used when not calibrated: the value calibrated on complaints_dev
+# softmax temperatures used when not calibrated (cross-validation): the values calibrated on
+# complaints_dev for the full-text and the short-input model
+DEFAULT_TEMPERATURE = 3.25
+SHORT_TEMPERATURE = 3.25
+SHORT_CHARS = 80           # input of at most this many characters is scored by the short model
+SHORT_PARAMS = {"C": 0.5, "min_df": 3, "title_weight": 1, "title_share": 0.0, "prune": 0.08,
+                "temperature": SHORT_TEMPERATURE}
 
 
-def _docs(pairs, title_weight):
-    return [features(tt, tx, title_weight) for tt, tx in pairs]
-
-
-def fit(pairs: list[tuple[list[str], list[str]]], labels: list[str], *, C: float = 0.5,
-        alpha: float = 1.0, min_df: int = 5, title_weight: int = 3, prune: float = 0.1,
-        calibrate: bool = True, seed: int = 0) -> LinearModel:
-    """pairs: (title tokens, text tokens) per document; labels: first-level category names."""
+def _fit_block(docs: list[Counter], y: np.ndarray, classes: list[str], *, C: float,
+               alpha: float, min_df: int, seed: int):
+    """One NBSVM over one block of features: (feature → column, idf, W[class, column], bias)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
-    counts = _docs(pairs, title_weight)
     vec = TfidfVectorizer(analyzer=lambda c: list(c.elements()), sublinear_tf=True,
                           min_df=min_df, norm="l2")
-    X = vec.fit_transform(counts).tocsr()
-    y = np.asarray(labels)
-    classes = sorted(set(labels))
+    X = vec.fit_transform(docs).tocsr()
     B = (X > 0).astype(np.float64)
     W = np.zeros((len(classes), X.shape[1]))
-    bias = []
+    bias = np.zeros(len(classes))
     for k, c in enumerate(classes):
         pos = y == c
         p = alpha + np.asarray(B[pos].sum(0)).ravel()
         q = alpha + np.asarray(B[~pos].sum(0)).ravel()
         r = np.log((p / p.sum()) / (q / q.sum()))
-        svm = LinearSVC(C=C, random_state=seed).fit(X.multiply(r).tocsr(), pos)
+        svm = LinearSVC(C=C, random_state=seed, max_iter=3000).fit(X.multiply(r).tocsr(), pos)
         W[k] = svm.coef_.ravel() * r
-        bias.append(float(svm.intercept_[0]))
-    idf = vec.idf_
-    # features whose weights are all tiny change no decision: left out of the file
-    keep = np.abs(W).max(0) >= prune
-    vocab = {w: [float(idf[j]), *map(float, W[:, j])] for w, j in vec.vocabulary_.items()
-             if keep[j]}
+        bias[k] = svm.intercept_[0]
+    return vec.vocabulary_, vec.idf_, W, bias
+
+
+def fit(pairs: list[tuple[list[str], list[str]]], labels: list[str], *, C: float = 1.0,
+        alpha: float = 0.25, min_df: int = 5, title_weight: int = 3, title_share: float = 0.2,
+        prune: float = 0.04, calibrate: bool = True, seed: int = 0,
+        temperature: float = DEFAULT_TEMPERATURE,
+        short: tuple[list, list] | None = None, short_chars: int = SHORT_CHARS) -> LinearModel:
+    """pairs: (title tokens, text tokens) per document; labels: first-level category names.
+    ``short``: (pairs, labels) for the short-input model, or None for none."""
+    classes = sorted(set(labels))
+    y = np.asarray(labels)
+    counts = [features(tt, tx, title_weight) for tt, tx in pairs]
+    blocks = {"words": [Counter({k: n for k, n in c.items() if k[0] != "#"}) for c in counts],
+              "pairs": [Counter({k: n for k, n in c.items() if k[0] == "#"}) for c in counts]}
+    share = {"words": 0.5, "pairs": 0.5}
+    if title_share > 0 and any(tt for tt, _ in pairs):
+        blocks["title"] = [title_features(tt) for tt, _ in pairs]
+        share = {"words": (1 - title_share) / 2, "pairs": (1 - title_share) / 2,
+                 "title": title_share}
+    vocab: dict[str, list[float]] = {}
+    bias = np.zeros(len(classes))
+    title_bias = np.zeros(len(classes))
+    for name, docs in blocks.items():
+        has = np.array([bool(d) for d in docs]) if name == "title" else np.ones(len(docs), bool)
+        docs = [d for d, h in zip(docs, has) if h]
+        columns, idf, W, b = _fit_block(docs, y[has], classes, C=C, alpha=alpha,
+                                        min_df=min_df if name != "title" else max(2, min_df - 2),
+                                        seed=seed)
+        W = W * share[name]
+        # features whose weights are all tiny change no decision: left out of the file
+        keep = np.abs(W).max(0) >= prune
+        vocab.update({f: [float(idf[j]), *map(float, W[:, j])] for f, j in columns.items()
+                      if keep[j]})
+        if name == "title":
+            title_bias += share[name] * b
+        else:
+            bias += share[name] * b
     meta = {"documents": len(labels), "per_class": {c: int((y == c).sum()) for c in classes},
-            "algorithm": "NBSVM one-vs-rest over jieba words, sublinear TF-IDF",
+            "algorithm": "NBSVM one-vs-rest per block (words, pairs, title), scores averaged",
             "params": {"C": C, "alpha": alpha, "min_df": min_df, "title_weight": title_weight,
-                       "prune": prune}}
-    model = LinearModel(classes, bias, vocab, DEFAULT_TEMPERATURE, title_weight, meta)
+                       "title_share": title_share, "prune": prune}}
+    model = LinearModel(classes, bias.tolist(), vocab, temperature, title_weight, meta,
+                        norm="per_block", title_bias=title_bias.tolist(),
+                        title_share=share.get("title", 0.0))
+    if short is not None:
+        model.short = fit(*short, alpha=alpha, calibrate=calibrate, seed=seed, **SHORT_PARAMS)
+        model.short.meta["used_for"] = f"input of at most {short_chars} characters"
+        model.short_chars = short_chars
     if calibrate and len(labels) >= 50:
         model.temperature = _calibrate(pairs, labels, C=C, alpha=alpha, min_df=min_df,
-                                       title_weight=title_weight, seed=seed)
+                                       title_weight=title_weight, title_share=title_share,
+                                       prune=prune, seed=seed, temperature=temperature)
         model.meta["temperature_from"] = "3-fold out-of-fold scores"
     return model
 
@@ -69,11 +112,11 @@ def _calibrate(pairs, labels, seed=0, **params) -> float:
     for tr, te in StratifiedKFold(3, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
         m = fit([pairs[i] for i in tr], [labels[i] for i in tr], calibrate=False, **params)
         for i in te:
-            scores.append(m.scores(m.vector(features(*pairs[i], m.title_weight))))
+            scores.append(m.scores(m.vector_of(*pairs[i]), bool(pairs[i][0])))
             gold.append(m.classes.index(labels[i]))
     S, g = np.asarray(scores), np.asarray(gold)
-    best_t, best_loss = DEFAULT_TEMPERATURE, math.inf
-    for t in np.arange(0.5, 10.01, 0.25):
+    best_t, best_loss = params["temperature"], math.inf
+    for t in np.arange(0.5, 12.01, 0.25):
         z = S * t
         z = z - z.max(1, keepdims=True)
         loss = -(z[np.arange(len(g)), g] - np.log(np.exp(z).sum(1))).mean()

@@ -53,14 +53,15 @@ async def last_update_id(session: AsyncSession) -> int | None:
 
 async def mark_done(session: AsyncSession, *, update_id: int) -> bool:
     """Mark handled; False when it was not pending any more (so it must not count twice)."""
+    table = InboxUpdate.__table__            # a plain statement: no ORM bookkeeping
     result = await session.exec(
-        update(InboxUpdate).where(col(InboxUpdate.update_id) == update_id,
-                                  col(InboxUpdate.status) == "pending")
+        update(table).where(table.c.update_id == update_id, table.c.status == "pending")
         .values(status="done", processed_at=utcnow()))
     return result.rowcount == 1
 
 
 async def mark_failed(session: AsyncSession, *, update_id: int, error: str) -> None:
+    table = InboxUpdate.__table__
     await session.exec(
-        update(InboxUpdate).where(col(InboxUpdate.update_id) == update_id)
+        update(table).where(table.c.update_id == update_id)
         .values(status="failed", processed_at=utcnow(), error=error[:2000]))

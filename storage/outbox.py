@@ -4,23 +4,37 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxMessage, utcnow
 
+# Plain (Core) statements on the table: these run for every message, and the ORM's unit of
+# work and session bookkeeping cost several times the statement itself.
+_TABLE = OutboxMessage.__table__
+_INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+
+
+def _by_id():
+    return update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+
 
 async def add_messages(session: AsyncSession, *,
                        messages: Iterable[tuple[int, str, dict]]) -> list[OutboxMessage]:
-    """Queue ``(chat_id, audience, payload)`` rows; returns them with their ids (in order)."""
+    """Queue ``(chat_id, audience, payload)`` rows; returns them with their ids (in order).
+    The returned objects are not attached to the session."""
     now = utcnow()
     rows = [OutboxMessage(chat_id=chat_id, audience=audience, payload=payload,
                           created_at=now, next_attempt_at=now)
             for chat_id, audience, payload in messages]
     if rows:
-        session.add_all(rows)
-        await session.flush()
+        params = [{"chat_id": r.chat_id, "audience": r.audience, "payload": r.payload,
+                   "status": r.status, "attempts": r.attempts, "parts_sent": r.parts_sent,
+                   "next_attempt_at": now, "created_at": now} for r in rows]
+        ids = (await session.exec(_INSERT, params=params)).scalars().all()
+        for row, row_id in zip(rows, ids, strict=True):
+            row.id = row_id
     return rows
 
 
@@ -37,28 +51,36 @@ async def due_messages(session: AsyncSession, *, now: datetime | None = None,
 
 async def mark_sent(session: AsyncSession, *, message_id: int, telegram_message_id: int | None,
                     parts_sent: int = 1) -> None:
-    await session.exec(
-        update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
-        .values(status="sent", sent_at=utcnow(), message_id=telegram_message_id,
-                parts_sent=parts_sent))
+    await mark_sent_many(session, sent=[(message_id, telegram_message_id, parts_sent)])
+
+
+async def mark_sent_many(session: AsyncSession, *,
+                         sent: Iterable[tuple[int, int | None, int]]) -> None:
+    """``(row id, Telegram's message id, parts sent)`` rows delivered: one statement."""
+    now = utcnow()
+    params = [{"row_id": row_id, "tg_id": tg_id, "parts": parts}
+              for row_id, tg_id, parts in sent]
+    if params:
+        await session.exec(_by_id().values(status="sent", sent_at=now,
+                                           message_id=bindparam("tg_id"),
+                                           parts_sent=bindparam("parts")),
+                           params=params)
 
 
 async def mark_progress(session: AsyncSession, *, message_id: int, parts_sent: int) -> None:
     """A long text split in parts: how many parts are out already (so a restart goes on)."""
-    await session.exec(
-        update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
-        .values(parts_sent=parts_sent))
+    await session.exec(update(_TABLE).where(_TABLE.c.id == message_id)
+                       .values(parts_sent=parts_sent))
 
 
 async def mark_retry(session: AsyncSession, *, message_id: int, attempts: int,
                      next_attempt_at: datetime, error: str) -> None:
-    await session.exec(
-        update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
-        .values(attempts=attempts, next_attempt_at=next_attempt_at, last_error=error[:2000]))
+    await session.exec(update(_TABLE).where(_TABLE.c.id == message_id)
+                       .values(attempts=attempts, next_attempt_at=next_attempt_at,
+                               last_error=error[:2000]))
 
 
 async def mark_failed(session: AsyncSession, *, message_id: int, attempts: int,
                       error: str) -> None:
-    await session.exec(
-        update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
-        .values(status="failed", attempts=attempts, last_error=error[:2000]))
+    await session.exec(update(_TABLE).where(_TABLE.c.id == message_id)
+                       .values(status="failed", attempts=attempts, last_error=error[:2000]))

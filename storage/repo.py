@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,14 +15,34 @@ from storage.models import Attachment, Case, CaseEvent, Citizen, Conversation, Q
 BEIJING_OFFSET = timedelta(hours=8)
 
 
+_CONVERSATION = Conversation.__table__
+_CONVERSATION_ROW = select(_CONVERSATION.c.user_id, _CONVERSATION.c.flow, _CONVERSATION.c.step,
+                           _CONVERSATION.c.data, _CONVERSATION.c.updated_at)
+
+
 async def get_conversation(session: AsyncSession, *, chat_id: int) -> Conversation | None:
-    return await session.get(Conversation, chat_id)
+    """The chat's conversation as a plain object (not kept by the session: every event loads
+    it and ``save_conversation`` writes it back, so plain statements do, at a fraction of the
+    ORM's cost on this path taken by every event)."""
+    row = (await session.exec(
+        _CONVERSATION_ROW.where(_CONVERSATION.c.chat_id == chat_id))).first()
+    if row is None:
+        return None
+    return Conversation(chat_id=chat_id, user_id=row.user_id, flow=row.flow, step=row.step,
+                        data=row.data, updated_at=row.updated_at)
 
 
 async def save_conversation(session: AsyncSession, *, conversation: Conversation) -> None:
+    """Write the conversation (new or not) as it is now; flows edit ``data`` in place."""
     conversation.updated_at = utcnow()
-    session.add(conversation)
-    flag_modified(conversation, "data")  # flows edit the JSON in place
+    values = {"flow": conversation.flow, "step": conversation.step,
+              "data": conversation.data, "updated_at": conversation.updated_at}
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (insert(_CONVERSATION)
+            .values(chat_id=conversation.chat_id, user_id=conversation.user_id, **values)
+            .on_conflict_do_update(index_elements=[_CONVERSATION.c.chat_id], set_=values))
+    await session.exec(stmt)
 
 
 async def get_or_create_citizen(session: AsyncSession, *, chat_id: int) -> Citizen:

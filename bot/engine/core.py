@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 import contextlib
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -120,6 +120,12 @@ class Engine:
         self._locks = ChatLocks()
         self._write_gate = write_gate or contextlib.nullcontext()
 
+    @property
+    def write_gate(self) -> contextlib.AbstractAsyncContextManager:
+        """The lock that queues this process's write transactions (SQLite has one writer; a
+        no-op elsewhere). Anything writing besides the engine takes it too."""
+        return self._write_gate
+
     async def handle(self, event: Incoming, *,
                      in_transaction: Callable[[AsyncSession], Awaitable[None]] | None = None,
                      ) -> list[Outgoing]:
@@ -129,26 +135,37 @@ class Engine:
             # Text may need the classifier: wait for its warm-up here, holding no lock, so
             # that commands such as /start from everyone keep being answered meanwhile.
             await self.classifier.get()
-        async with self._locks.hold(event.chat_id), self._write_gate:
-            async with self.sessions() as session, session.begin():
-                conv = await repo.get_conversation(session, chat_id=event.chat_id)
-                if conv is None:
-                    conv = Conversation(chat_id=event.chat_id, user_id=event.user_id, data={})
-                ctx = Context(self, event, session, conv, self.clock())
-                await dispatch(ctx)
-                await repo.save_conversation(session, conversation=conv)
-                if self.on_outgoing is not None:
-                    await self.on_outgoing(session, ctx.out)
-                if in_transaction is not None:
-                    await in_transaction(session)
-            return ctx.out
+        async with self.transaction(chats=(event.chat_id,)) as session:
+            out = await self.handle_in(session, event)
+            if in_transaction is not None:
+                await in_transaction(session)
+        return out
+
+    async def handle_in(self, session: AsyncSession, event: Incoming) -> list[Outgoing]:
+        """Handle one event inside the caller's transaction (from ``transaction(chats=...)``
+        holding the event's chat): what ``handle`` does between BEGIN and COMMIT. Several events
+        may share one transaction (a batch of updates); the caller keeps each chat's events in
+        order and, for text, waits for the classifier first (``classifier.ready``)."""
+        conv = await repo.get_conversation(session, chat_id=event.chat_id)
+        if conv is None:
+            conv = Conversation(chat_id=event.chat_id, user_id=event.user_id, data={})
+        ctx = Context(self, event, session, conv, self.clock())
+        await dispatch(ctx)
+        await repo.save_conversation(session, conversation=conv)
+        if self.on_outgoing is not None:
+            await self.on_outgoing(session, ctx.out)
+        return ctx.out
 
     @asynccontextmanager
-    async def transaction(self):
+    async def transaction(self, *, chats: Iterable[int] = ()):
         """A session in its own transaction, queued with the events' transactions (SQLite has
-        one writer): for work that is not an event, such as the scheduler's jobs."""
-        async with self._write_gate, self.sessions() as session, session.begin():
-            yield session
+        one writer): for work that is not an event, such as the scheduler's jobs, and for
+        handling events with ``handle_in`` (``chats``: the chats whose locks to hold)."""
+        async with contextlib.AsyncExitStack() as stack:
+            for chat_id in sorted(set(chats)):
+                await stack.enter_async_context(self._locks.hold(chat_id))
+            async with self._write_gate, self.sessions() as session, session.begin():
+                yield session
 
     def staff_chat_for(self, department: str) -> int | None:
         dep = self.catalog.departments.get(department)

@@ -12,8 +12,12 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (TelegramAPIError, TelegramNetworkError, TelegramRetryAfter,
                                 TelegramServerError)
-from aiogram.types import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup,
-                           KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update)
+from aiogram.methods import (AnswerCallbackQuery, DeleteWebhook, EditMessageReplyMarkup,
+                             EditMessageText, GetMe, GetUpdates, Response, SendMessage,
+                             SetMyCommands, SetWebhook)
+from aiogram.types import (BotCommand, BufferedInputFile, InlineKeyboardButton,
+                           InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
+                           ReplyKeyboardRemove, Update)
 
 from bot.engine.types import Button
 from bot.frontends.translate import translate_update
@@ -22,6 +26,14 @@ from bot.notify.api import (CONTACT_BUTTON, Permanent, Received, ReplyKeyboard, 
 from config.settings import Settings
 
 _ALLOWED = ["message", "callback_query"]
+
+# aiogram parses every answer as ``Response[<the method's result type>]``. pydantic keeps such
+# parametrised models only weakly, so each garbage collection drops them and the next call
+# builds the model again (≈ 4 ms of schema building, measured): keep ours alive.
+_RESPONSE_MODELS = [Response[m.__returning__]
+                    for m in (SendMessage, EditMessageText, EditMessageReplyMarkup,
+                              AnswerCallbackQuery, GetUpdates, GetMe, SetMyCommands, SetWebhook,
+                              DeleteWebhook)]
 
 
 def _inline(buttons: list[list[Button]]) -> InlineKeyboardMarkup | None:
@@ -92,6 +104,14 @@ class AiogramApi:
         with _Errors():
             msg = await self.bot.send_message(chat_id, text,
                                               reply_markup=_markup(buttons, keyboard))
+        return msg.message_id
+
+    async def send_photo(self, chat_id: int, photo: bytes, caption: str, *,
+                         buttons: list[list[Button]]) -> int:
+        with _Errors():
+            msg = await self.bot.send_photo(chat_id, BufferedInputFile(photo, "chart.png"),
+                                            caption=caption or None,
+                                            reply_markup=_inline(buttons))
         return msg.message_id
 
     async def edit_message_text(self, chat_id: int, message_id: int, text: str, *,

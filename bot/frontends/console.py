@@ -25,7 +25,6 @@ CITIZEN_CHAT = 10001
 CONSOLE_STAFF_CHAT = -10001
 CONSOLE_STAFF_USER = 10002
 PHOTO_DIR = Path("data")
-SCHEDULER_INTERVAL = 60.0   # seconds between the scheduler's runs
 _TAG = re.compile(r"</?(?:b|i|u|s|code|pre|a)(?:\s[^>]*)?>")
 
 
@@ -121,7 +120,7 @@ async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin,
     chat = ConsoleChat(stdout, settings.staff_user_ids[0])
     loop = asyncio.get_running_loop()
     # reminders, escalations and news for citizens, printed like any other message
-    scheduler = asyncio.create_task(scheduler_loop(app.engine, SCHEDULER_INTERVAL,
+    scheduler = asyncio.create_task(scheduler_loop(app.engine, settings.scheduler_interval,
                                                    deliver=chat.show))
     try:
         chat.show(await app.engine.handle(Incoming.from_text(CITIZEN_CHAT, CITIZEN_CHAT, "/start")))

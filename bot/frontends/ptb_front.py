@@ -99,6 +99,14 @@ class PtbApi:
                                               reply_markup=_markup(buttons, keyboard))
         return msg.message_id
 
+    async def send_photo(self, chat_id: int, photo: bytes, caption: str, *,
+                         buttons: list[list[Button]]) -> int:
+        with _Errors():
+            msg = await self.bot.send_photo(chat_id, photo, caption=caption or None,
+                                            parse_mode=ParseMode.HTML,
+                                            reply_markup=_inline(buttons))
+        return msg.message_id
+
     async def edit_message_text(self, chat_id: int, message_id: int, text: str, *,
                                 buttons: list[list[Button]]) -> None:
         with _Errors():

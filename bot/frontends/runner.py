@@ -6,11 +6,18 @@ transaction before it is confirmed: with long polling the next call's offset is 
 confirmation, so the offset only moves on after the commit; a webhook request is answered 200
 only after the commit. An update Telegram hands out again is ignored by its ``update_id``.
 
-Handling. Stored updates are handled oldest first per chat, different chats concurrently (at
-most ``handle_concurrency`` at once). Each goes through ``Engine.handle`` in one transaction
-that also writes the outbox rows (``on_outgoing``) and marks the inbox row done; if the row
-was no longer pending, the transaction is rolled back, so an update is handled at most once,
-and — since pending rows are taken up again at start — at least once.
+Handling. The updates of a batch are handled in the very transaction that stores them, oldest
+first: ``Engine.handle_in`` for each, its outbox rows (``on_outgoing``) and the inbox rows
+written as done, all committed together (one write transaction per batch instead of two per
+update). If anything in it fails, nothing of it is kept and the batch goes the careful way:
+stored as pending, then each update handled on its own through ``Engine.handle`` in one
+transaction that also writes the outbox rows and marks the inbox row done (if the row was no
+longer pending, that transaction is rolled back), so one bad update costs only itself. That
+way (per-chat queues, different chats concurrently, at most ``handle_concurrency`` at once) is
+also taken by updates stored but not handled before a stop, by a chat that still has updates
+queued (its order is kept) and by text arriving while the classifier warms up (which must not
+hold the write lock meanwhile). Either way an update is handled at most once, and — since
+pending rows are taken up again at start — at least once.
 
 Group chats: button presses, commands addressed to us and text reach the engine (which serves
 citizens in private chats only and, in groups, staff buttons, commands and the answers staff
@@ -19,8 +26,8 @@ type to its questions); attachments and the like in groups are dropped here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
+import itertools
 import logging
 import secrets
 from collections import deque
@@ -29,6 +36,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.app import App
+from bot.engine.scheduler import scheduler_loop
 from bot.engine.types import Incoming, Kind
 from bot.notify.api import BotApi, Received, RetryAfter, TelegramError, Translated
 from bot.notify.delivery import Delivery, Limits
@@ -69,10 +77,7 @@ class Runner:
         self.api = api
         self.settings = app.settings
         self.sessions = app.engine.sessions
-        # SQLite has one writer: share the engine's gate (TODO lead: a public Engine.write_gate)
-        self.write_gate = (getattr(app.engine, "write_gate", None)
-                           or getattr(app.engine, "_write_gate", None)
-                           or contextlib.nullcontext())
+        self.write_gate = app.engine.write_gate     # SQLite has one writer: share its gate
         self.delivery = delivery or Delivery(api, self.sessions,
                                              limits=limits_from(app.settings),
                                              write_gate=self.write_gate)
@@ -89,6 +94,10 @@ class Runner:
         self.username = await self.api.start()
         await self.api.set_commands(COMMANDS)
         await self.delivery.start()
+        # Reminders, escalations and notices: due times live in the database, the messages go
+        # to the outbox in the job's own transaction; waking delivery sends them at once.
+        self._spawn(scheduler_loop(self.app.engine, self.app.settings.scheduler_interval,
+                                   deliver=lambda _out: self.delivery.wake()))
         await self._resume()
 
     async def stop(self) -> None:
@@ -132,16 +141,79 @@ class Runner:
                 offset = batch[-1].update_id + 1
 
     async def receive(self, batch: list[Received]) -> None:
-        """Store a batch in one transaction, then start handling what was new."""
+        """Store a batch in one transaction and handle what can be handled in it; hand the
+        rest to the per-chat queues. Returns once the batch is committed (then it may be
+        confirmed)."""
         relevant = {r.update_id: self._relevant(r.translated) for r in batch}
         idle = {uid for uid, tr in relevant.items() if tr.event is None}
         rows = [(r.update_id, tr.event.chat_id if tr.event else None, r.payload)
                 for r in batch for tr in (relevant[r.update_id],)]
+        now = self._handle_now(batch, relevant)
+        if now:
+            try:
+                new = await self._store_and_handle(rows, idle, now, relevant)
+            except Exception:  # noqa: BLE001 (nothing of it was kept; one by one instead)
+                log.exception("handling a batch of %s updates failed; one by one", len(now))
+            else:
+                for r in batch:
+                    if r.update_id not in new:
+                        continue
+                    tr = relevant[r.update_id]
+                    if r.update_id in now:
+                        if tr.callback_query_id:
+                            self._spawn(self._answer(tr.callback_query_id))
+                    else:
+                        self._submit(r.update_id, tr)
+                return
         async with self.write_gate, self.sessions() as session, session.begin():
             new = await inbox.add_updates(session, updates=rows, done=idle)
         for r in batch:
             if r.update_id in new:
                 self._submit(r.update_id, relevant[r.update_id])
+
+    def _handle_now(self, batch: list[Received], relevant: dict[int, Translated]) -> set[int]:
+        """The updates to handle in the storing transaction: not those of a chat with updates
+        still queued (and, to keep the order, none after one that waits), nor text while the
+        classifier is not loaded yet."""
+        waiting = set(self._queues)
+        ready = self.app.engine.classifier.ready
+        now: set[int] = set()
+        for r in batch:
+            ev = relevant[r.update_id].event
+            if ev is None:
+                continue
+            if ev.chat_id in waiting or (ev.kind == Kind.TEXT and not ready):
+                waiting.add(ev.chat_id)
+            else:
+                now.add(r.update_id)
+        return now
+
+    async def _store_and_handle(self, rows: list[tuple[int, int | None, dict]], idle: set[int],
+                                now: set[int], relevant: dict[int, Translated]) -> set[int]:
+        engine = self.app.engine
+        chats = {relevant[uid].event.chat_id for uid in now}
+        with collect_outbox() as written:
+            async with engine.transaction(chats=chats) as session:
+                new = await inbox.add_updates(session, updates=rows, done=idle | now)
+                for uid, _, _ in rows:
+                    if uid in now and uid in new:
+                        event = relevant[uid].event
+                        start = len(written)
+                        await engine.handle_in(session, event)
+                        await self._unbutton(session, event, written, start)
+                        self.handled += 1
+            self.delivery.enqueue(written)
+        return new
+
+    async def _unbutton(self, session, event: Incoming, written: list, start: int = 0) -> None:
+        """A pressed button's message loses its buttons, unless the answer edits it anyway."""
+        if (event.kind == Kind.BUTTON and event.chat_type == "private"
+                and event.message_id is not None
+                and not any(r.payload.get("op") == "edit"
+                            and r.payload.get("message_id") == event.message_id
+                            for r in itertools.islice(written, start, None))):
+            await write_payloads(session, [(event.chat_id, "citizen",
+                                            remove_buttons_payload(event.message_id))])
 
     def webhook_app(self, secret: str) -> web.Application:
         path = urlsplit(self.settings.webhook_url or "").path or "/"
@@ -225,13 +297,7 @@ class Runner:
             async def finish(session) -> None:
                 if not await inbox.mark_done(session, update_id=update_id):
                     raise AlreadyHandled(update_id)
-                if (event.kind == Kind.BUTTON and event.chat_type == "private"
-                        and event.message_id is not None
-                        and not any(r.payload.get("op") == "edit"
-                                    and r.payload.get("message_id") == event.message_id
-                                    for r in rows)):
-                    await write_payloads(session, [(event.chat_id, "citizen",
-                                                    remove_buttons_payload(event.message_id))])
+                await self._unbutton(session, event, rows)
 
             try:
                 await self.app.engine.handle(event, in_transaction=finish)

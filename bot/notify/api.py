@@ -70,6 +70,10 @@ class BotApi(Protocol):
                            keyboard: ReplyKeyboard = None) -> int:
         """Send HTML text; return Telegram's message id."""
 
+    async def send_photo(self, chat_id: int, photo: bytes, caption: str, *,
+                         buttons: list[list[Button]]) -> int:
+        """Send a PNG with an HTML caption; return Telegram's message id."""
+
     async def edit_message_text(self, chat_id: int, message_id: int, text: str, *,
                                 buttons: list[list[Button]]) -> None: ...
 

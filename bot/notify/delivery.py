@@ -234,6 +234,8 @@ class Delivery:
         if call.op == "send":
             return await self.api.send_message(chat_id, call.text, buttons=call.buttons,
                                                keyboard=call.keyboard)
+        if call.op == "photo":
+            return await self.api.send_photo(chat_id, call.photo, call.text, buttons=call.buttons)
         if call.op == "edit":
             await self.api.edit_message_text(chat_id, call.message_id, call.text,
                                              buttons=call.buttons)
@@ -290,8 +292,14 @@ class Delivery:
         while True:
             try:
                 async with self.write_gate, self.sessions() as session, session.begin():
+                    sent = []
                     for mark, _ in batch:
-                        await mark(session)
+                        if isinstance(mark, _Sent):
+                            sent.append((mark.row_id, mark.message_id, mark.parts_sent))
+                        else:
+                            await mark(session)
+                    # a row's "sent" is its last mark: all of them last, in one statement
+                    await outbox.mark_sent_many(session, sent=sent)
                 break
             except Exception:  # noqa: BLE001 (retried: losing a mark means a resend)
                 log.exception("committing %s outbox results failed; retrying", len(batch))
@@ -306,11 +314,21 @@ class Delivery:
             self._idle.set()
 
 
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """A row delivered (a ``Mark`` that ``_commit`` writes together with the others)."""
+
+    row_id: int
+    message_id: int | None
+    parts_sent: int
+
+    async def __call__(self, session: AsyncSession) -> None:
+        await outbox.mark_sent(session, message_id=self.row_id,
+                               telegram_message_id=self.message_id, parts_sent=self.parts_sent)
+
+
 def _sent(job: Job, message_id: int | None) -> Mark:
-    async def mark(session: AsyncSession) -> None:
-        await outbox.mark_sent(session, message_id=job.id, telegram_message_id=message_id,
-                               parts_sent=job.parts_sent)
-    return mark
+    return _Sent(job.id, message_id, job.parts_sent)
 
 
 def _progress(job: Job) -> Mark:

@@ -7,6 +7,7 @@ markup per message) gets a short second message carrying the keyboard.
 """
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from bot.engine.types import Button, Outgoing
 from bot.notify.api import CONTACT_BUTTON, ReplyKeyboard
 
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
 CONTACT_HINT = "也可以点下方按钮，一键分享您的手机号。"
 KEYBOARD_CLOSED = "好的。"
 _TOKEN = re.compile(r"<[^>]*>|&#?\w+;|[^<&]|[<&]")
@@ -30,6 +32,9 @@ def to_payload(msg: Outgoing) -> dict:
         payload["remove_keyboard"] = True
     if msg.edit_message_id:
         payload["message_id"] = msg.edit_message_id
+    if msg.photo:
+        payload["op"] = "photo"
+        payload["photo"] = base64.b64encode(msg.photo).decode("ascii")
     return payload
 
 
@@ -44,20 +49,26 @@ def buttons_of(payload: dict) -> list[list[Button]]:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One Bot API call: "send" (sendMessage), "edit" (editMessageText) or "markup"
-    (editMessageReplyMarkup)."""
+    """One Bot API call: "send" (sendMessage), "edit" (editMessageText), "markup"
+    (editMessageReplyMarkup) or "photo" (sendPhoto, ``text`` as its caption)."""
 
     op: str
     text: str = ""
     buttons: list[list[Button]] = field(default_factory=list)
     keyboard: ReplyKeyboard = None
     message_id: int | None = None
+    photo: bytes | None = None
 
 
 def plan(payload: dict) -> list[Call]:
     op, buttons = payload.get("op", "send"), buttons_of(payload)
     if op == "markup":
         return [Call("markup", buttons=buttons, message_id=payload["message_id"])]
+    if op == "photo":  # the text is the caption, or follows the picture when too long for one
+        photo, text = base64.b64decode(payload["photo"]), payload.get("text", "")
+        if len(text) <= MAX_CAPTION:
+            return [Call("photo", text, buttons, photo=photo)]
+        return [Call("photo", photo=photo)] + plan({**payload, "op": "send", "photo": None})
     parts = split_html(payload.get("text", ""))
     if op == "edit":
         calls = [Call("edit", parts[0], buttons if len(parts) == 1 else [],

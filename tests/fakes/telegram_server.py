@@ -109,6 +109,7 @@ class Sent:
     at: float
     edits: int = 0
     media: str = ""
+    photo: bytes = b""  # an uploaded picture's bytes
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -116,9 +117,11 @@ class Sent:
         return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
 
     def data_for(self, label: str) -> str:
-        for text, data in self.buttons:
-            if text == label or label in text:
-                return data
+        """The data of the button labelled ``label``, else of the first whose label contains it."""
+        for exact in (True, False):
+            for text, data in self.buttons:
+                if text == label or (not exact and label in text):
+                    return data
         raise LookupError(f"no button {label!r} on message {self.message_id}: {self.buttons}")
 
 
@@ -350,11 +353,22 @@ class FakeTelegram:
 
     async def _m_sendphoto(self, p: dict) -> dict:
         chat_id = p.get("chat_id")
+        photo = p.get("photo")
+        if isinstance(photo, str) and photo.startswith("attach://"):
+            photo = p.get(photo[len("attach://"):])  # the upload in its own multipart field
+        if photo is None or photo == "":
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        data = photo.file.read() if hasattr(photo, "file") else b""
+        if hasattr(photo, "file") and not data.startswith(b"\x89PNG"):
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
         html, text = ("", "")
         if p.get("caption"):
             html, text = self._check_text(p, "caption")
+            if len(text) > 1024:
+                raise ApiError(400, "Bad Request: message caption is too long")
         sent = Sent(chat_id, next(self._message_ids), html, text,
-                    self._check_markup(p.get("reply_markup")), time.monotonic(), media="photo")
+                    self._check_markup(p.get("reply_markup")), time.monotonic(), media="photo",
+                    photo=data)
         self.messages.setdefault(chat_id, []).append(sent)
         self.by_id[(chat_id, sent.message_id)] = sent
         await self._notify()

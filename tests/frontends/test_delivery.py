@@ -91,3 +91,19 @@ async def test_private_chat_limit_spaces_messages(tg, delivery):
     sent = tg.sent_to(8)
     assert [m.text for m in sent] == [f"第{i}条" for i in range(4)]   # in order
     assert sent[-1].at - sent[0].at >= 0.45                          # ≈ 3 intervals of 0.2 s
+
+
+async def test_a_chart_goes_out_as_a_photo_with_its_caption(tg, delivery):
+    import io
+
+    from matplotlib.figure import Figure
+
+    buf = io.BytesIO()
+    Figure(figsize=(2, 1)).savefig(buf, format="png")
+    png = buf.getvalue()
+    d = await delivery()
+    d.enqueue(await delivery.queue(Outgoing(-100, "<b>统计图</b>", photo=png)))
+    await d.drain()
+    [sent] = tg.sent_to(-100)
+    assert sent.media == "photo" and sent.photo == png and sent.text == "统计图"
+    assert await statuses(delivery.app) == ["sent"] and tg.client_errors() == []
