@@ -12,35 +12,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 SQLITE_PREFIX = "sqlite+aiosqlite:///"
 
 
-def create_engine(url: str, *, sqlite_inline: bool = True, **kwargs) -> AsyncEngine:
+def create_engine(url: str, **kwargs) -> AsyncEngine:
     """An async engine for ``url``. SQLite: folder created, WAL, foreign keys, write transactions
-    that take the write lock up front (so concurrent chats queue instead of failing), and
-    (``sqlite_inline``, the default) statements run on the event loop's thread instead of
-    aiosqlite's worker thread (storage/sqlite_inline.py says why)."""
+    that take the write lock up front (so concurrent chats queue instead of failing)."""
     if url.startswith(SQLITE_PREFIX):
         path = url[len(SQLITE_PREFIX):].partition("?")[0]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        busy_ms = 30_000
-        if sqlite_inline and "async_creator" not in kwargs and "connect_args" not in kwargs:
-            from sqlalchemy.engine import make_url
-
-            from storage.sqlite_inline import SPIN_MS, inline_creator
-
-            dialect = make_url(url).get_dialect()()
-            cargs, cparams = dialect.create_connect_args(make_url(url))
-            kwargs["async_creator"] = inline_creator(*cargs, busy_timeout=busy_ms / 1000,
-                                                     **cparams)
-            busy_ms = SPIN_MS
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_async_engine(url, **kwargs)
-        _sqlite_pragmas(engine, busy_ms)
+        _sqlite_pragmas(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
 
 
-def _sqlite_pragmas(engine: AsyncEngine, busy_ms: int) -> None:
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -48,7 +35,7 @@ def _sqlite_pragmas(engine: AsyncEngine, busy_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
