@@ -26,7 +26,6 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_listen: str = "127.0.0.1:8080"
-    redis_url: str | None = None
     config_dir: Path = CONFIG_DIR
     # Longest complaint description we accept, in characters.
     max_description_chars: int = 2000
