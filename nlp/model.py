@@ -44,9 +44,9 @@ def title_features(title_tokens: list[str]) -> Counter:
 
 
 def _words_and_pairs(tokens: list[str]) -> Counter:
-    counts = Counter(t for t in tokens if t.isalnum())  # punctuation is not a feature
-    s = "".join(tokens)
-    counts.update(_PAIR + p for p in map(add, s, s[1:]) if p.isalnum())
+    words, pairs = _counts(tokens)
+    counts = Counter({t: n for t, n in words.items() if t.isalnum()})  # punctuation is not a feature
+    counts.update({_PAIR + p: n for p, n in pairs.items() if p.isalnum()})
     return counts
 
 

@@ -26,15 +26,36 @@ SHORT_PARAMS = {"C": 0.5, "min_df": 3, "title_weight": 1, "title_share": 0.0, "p
                 "temperature": SHORT_TEMPERATURE}
 
 
+def _tfidf(docs: list[Counter], min_df: int):
+    """Sublinear TF-IDF, L2-normalised (as sklearn's TfidfVectorizer with these settings, built
+    straight from the counts): (matrix, feature → column, idf)."""
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    vocab: dict[str, int] = {}
+    indptr, indices, data = [0], [], []
+    for d in docs:
+        for k, n in d.items():
+            indices.append(vocab.setdefault(k, len(vocab)))
+            data.append(n)
+        indptr.append(len(indices))
+    counts = csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64),
+                         np.asarray(indptr, dtype=np.int64)), shape=(len(docs), len(vocab)))
+    df = np.bincount(np.asarray(indices, dtype=np.int64), minlength=len(vocab))
+    names = np.array(list(vocab), dtype=object)
+    keep = np.flatnonzero(df >= min_df)
+    keep = keep[np.argsort(names[keep])]           # columns in alphabetical order
+    tfidf = TfidfTransformer(sublinear_tf=True, norm="l2")
+    X = tfidf.fit_transform(counts[:, keep]).tocsr()
+    return X, {names[j]: i for i, j in enumerate(keep)}, tfidf.idf_
+
+
 def _fit_block(docs: list[Counter], y: np.ndarray, classes: list[str], *, C: float,
                alpha: float, min_df: int, seed: int):
     """One NBSVM over one block of features: (feature → column, idf, W[class, column], bias)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
-    vec = TfidfVectorizer(analyzer=lambda c: list(c.elements()), sublinear_tf=True,
-                          min_df=min_df, norm="l2")
-    X = vec.fit_transform(docs).tocsr()
+    X, columns, idf = _tfidf(docs, min_df)
     B = (X > 0).astype(np.float64)
     W = np.zeros((len(classes), X.shape[1]))
     bias = np.zeros(len(classes))
@@ -46,7 +67,7 @@ def _fit_block(docs: list[Counter], y: np.ndarray, classes: list[str], *, C: flo
         svm = LinearSVC(C=C, random_state=seed, max_iter=3000).fit(X.multiply(r).tocsr(), pos)
         W[k] = svm.coef_.ravel() * r
         bias[k] = svm.intercept_[0]
-    return vec.vocabulary_, vec.idf_, W, bias
+    return columns, idf, W, bias
 
 
 def fit(pairs: list[tuple[list[str], list[str]]], labels: list[str], *, C: float = 1.0,
