@@ -80,7 +80,13 @@ class Delivery:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.scan_every = scan_every
-        self._global = AsyncLimiter(limits.per_second, 1) if limits.per_second else None
+        # Overall: bursts of a tenth of a second's worth, not a whole second's: at the limit a
+        # full burst meets Telegram's window with no slack, and network jitter turns into 429s
+        # (bench/outbox_bench.py saw them); kept small, Telegram's own burst allowance absorbs
+        # the jitter, and the little one left here covers the timer's lag (still 30/s).
+        burst = max(1.0, limits.per_second / 10)
+        self._global = (AsyncLimiter(burst, burst / limits.per_second) if limits.per_second
+                        else None)
         self._chat_limiters: dict[int, _ChatLimiter] = {}
         self._queues: dict[int, deque[Job]] = {}
         self._workers: dict[int, asyncio.Task] = {}
@@ -249,17 +255,21 @@ class Delivery:
             lim = self.limits
             if chat_id > 0 and lim.private_per_second:
                 burst = max(1, lim.private_burst)
-                limiter = AsyncLimiter(burst, burst / lim.private_per_second)
+                # 5 % slower than the limit: sent right at it, the network's jitter alone
+                # makes Telegram see two messages closer than a second now and then (a 429)
+                limiter = AsyncLimiter(burst, burst / lim.private_per_second * 1.05)
             elif chat_id < 0 and lim.group_per_minute:
                 limiter = AsyncLimiter(lim.group_per_minute, 60)
             else:
                 limiter = None
             entry = self._chat_limiters[chat_id] = _ChatLimiter(limiter) if limiter else None
+        # The overall limit first, the chat's last, right before the call: a wait for the
+        # overall limit between the two would let the chat's messages bunch up past its limit.
+        if self._global is not None:
+            await self._global.acquire()
         if entry is not None:
             entry.last_used = time.monotonic()
             await entry.limiter.acquire()
-        if self._global is not None:
-            await self._global.acquire()
 
     def _prune_limiters(self) -> None:
         old = time.monotonic() - 120

@@ -4,17 +4,20 @@ Speaks ``/bot<token>/<method>`` with JSON, form or multipart bodies, as aiogram 
 python-telegram-bot send them. Checks what Telegram checks and answers as Telegram does:
 HTML that does not parse (400 "can't parse entities"), text over 4,096 characters, callback
 data over 64 bytes, an edit that changes nothing ("message is not modified"). Failures can be
-injected (429 with ``retry_after``, 5xx).
+injected (429 with ``retry_after``, 5xx, a dropped connection), and Telegram's sending limits
+enforced (``limits=FloodLimits()``: 429 with ``retry_after`` beyond them; see ``FloodLimits``).
 
 Test helpers: ``user_text`` / ``user_photo`` / ``user_document`` / ``user_contact`` /
 ``press`` push updates as a user would; ``wait_messages(chat_id, n)`` waits (with a deadline,
-no sleeps) until the bot has sent ``n`` messages there; ``fail(method, status, ...)`` injects.
+no sleeps) until the bot has sent ``n`` messages there; ``fail(method, status, ...)`` and
+``drop(method, ...)`` inject failures.
 """
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -91,10 +94,51 @@ def parse_html(text: str) -> str:
 @dataclass
 class Injected:
     method: str
-    status: int
+    status: int              # 0: drop the connection instead of answering
     times: int
     retry_after: int | None = None
     chat_id: int | None = None
+
+
+class Dropped(Exception):
+    """An injected failure: the connection is closed without an answer."""
+
+
+@dataclass
+class FloodLimits:
+    """Telegram's sending limits, as the fake server enforces them (``limits=``).
+
+    Telegram does not publish its algorithm; it documents "about 30 messages per second"
+    overall, "no more than one message per second" in a private chat ("short bursts that go
+    over this limit are allowed, but eventually you'll begin receiving 429 errors") and 20
+    messages per minute in a group. Modelled as token buckets, one per limit, counting every
+    sending call (sendMessage, sendPhoto; edits are not counted): a bucket holds ``burst``
+    tokens and refills at ``rate`` per second; a call that finds a bucket empty is answered 429
+    with ``retry_after`` = the whole seconds until a token is back (at least 1), sends nothing,
+    and takes no token. Overall: 30/s, burst 30 (one second's worth); private chat: 1/s, burst
+    3; group: 20/min, burst 20.
+    """
+
+    per_second: float = 30.0
+    burst: float = 30.0
+    private_per_second: float = 1.0
+    private_burst: float = 3.0
+    group_per_minute: float = 20.0
+    group_burst: float = 20.0
+
+
+@dataclass
+class _Bucket:
+    rate: float
+    size: float
+    tokens: float
+    at: float
+
+    def wait(self, now: float) -> float:
+        """Seconds until a token is there (0: there is one now)."""
+        self.tokens = min(self.size, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
 
 @dataclass
@@ -140,6 +184,8 @@ class FakeTelegram:
     commands: list[dict] = field(default_factory=list)
     webhook: dict | None = None
     served_updates: int = 0                                  # handed out by getUpdates
+    limits: FloodLimits | None = None                        # enforce Telegram's limits
+    dropped: int = 0                                         # connections dropped (injected)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -150,6 +196,8 @@ class FakeTelegram:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.by_id: dict[tuple[int, int], Sent] = {}
+        self._buckets: dict[int | None, _Bucket] = {}
+        self.flood_429: dict[str, int] = {"overall": 0, "chat": 0}  # 429s over ``limits``
 
     # ------------------------------------------------------------ server
 
@@ -213,7 +261,13 @@ class FakeTelegram:
             return self._error(method, ApiError(404, "Not Found: method not found"))
         try:
             self._maybe_fail(method, params)
+            self._flood_check(method, params)
             result = await handler(params)
+        except Dropped:
+            self.dropped += 1
+            if request.transport is not None:
+                request.transport.abort()       # a reset connection: no answer at all
+            raise asyncio.CancelledError from None
         except ApiError as exc:
             await self._notify()
             return self._error(method, exc)
@@ -238,11 +292,39 @@ class FakeTelegram:
             if inj.chat_id is not None and params.get("chat_id") != inj.chat_id:
                 continue
             inj.times -= 1
+            if inj.status == 0:
+                raise Dropped(method)
             if inj.status == 429:
                 raise ApiError(429, f"Too Many Requests: retry after {inj.retry_after or 1}",
                                inj.retry_after or 1)
             raise ApiError(inj.status, {500: "Internal Server Error", 502: "Bad Gateway"}
                            .get(inj.status, "Server Error"))
+
+    def _flood_check(self, method: str, params: dict) -> None:
+        if self.limits is None or method.lower() not in ("sendmessage", "sendphoto"):
+            return
+        lim, now = self.limits, time.monotonic()
+        chat_id = params.get("chat_id")
+        buckets = [self._bucket(None, lim.per_second, lim.burst, now)]
+        if isinstance(chat_id, int) and chat_id > 0:
+            buckets.append(self._bucket(chat_id, lim.private_per_second, lim.private_burst, now))
+        elif isinstance(chat_id, int):
+            buckets.append(self._bucket(chat_id, lim.group_per_minute / 60, lim.group_burst,
+                                        now))
+        waits = [b.wait(now) for b in buckets]
+        wait = max(waits)
+        if wait > 0:
+            self.flood_429["overall" if waits[0] > 0 else "chat"] += 1
+            retry = max(1, math.ceil(wait))
+            raise ApiError(429, f"Too Many Requests: retry after {retry}", retry)
+        for b in buckets:
+            b.tokens -= 1
+
+    def _bucket(self, key: int | None, rate: float, size: float, now: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(rate, size, size, now)
+        return bucket
 
     # ------------------------------------------------------------ Bot API methods
 
@@ -508,6 +590,11 @@ class FakeTelegram:
     def fail(self, method: str, status: int, *, times: int = 1, retry_after: int | None = None,
              chat_id: int | None = None) -> None:
         self._inject.append(Injected(method, status, times, retry_after, chat_id))
+
+    def drop(self, method: str, *, times: int = 1, chat_id: int | None = None) -> None:
+        """The next ``times`` calls of ``method`` (to ``chat_id``) have their connection reset
+        before the server does anything: nothing is sent, the client gets no answer."""
+        self._inject.append(Injected(method, 0, times, None, chat_id))
 
     def client_errors(self) -> list[tuple[str, int, str]]:
         """4xx answers other than "not modified" and injected ones: bugs in the bot."""

@@ -1,7 +1,9 @@
-"""The delivery worker against the fake server: 429 and 5xx retried, long texts split, limits."""
+"""The delivery worker against the fake server: 429, 5xx and dropped connections retried, sent
+once and in order; long texts split; limits."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import pytest
 from sqlmodel import select
@@ -13,6 +15,7 @@ from bot.notify.delivery import Delivery, Limits
 from bot.notify.messages import split_html, to_payload
 from storage import outbox
 from storage.models import OutboxMessage
+from tests.fakes.telegram_server import FloodLimits
 from tests.frontends.conftest import bot_settings
 
 
@@ -107,3 +110,73 @@ async def test_a_chart_goes_out_as_a_photo_with_its_caption(tg, delivery):
     [sent] = tg.sent_to(-100)
     assert sent.media == "photo" and sent.photo == png and sent.text == "统计图"
     assert await statuses(delivery.app) == ["sent"] and tg.client_errors() == []
+
+
+async def test_dropped_connection_is_retried_and_sent_once(tg, delivery):
+    d = await delivery()
+    tg.drop("sendMessage", times=2, chat_id=9)
+    d.enqueue(await delivery.queue(Outgoing(9, "断线之后")))
+    await d.drain()
+    assert tg.dropped == 2
+    assert [m.text for m in tg.sent_to(9)] == ["断线之后"]
+    assert await statuses(delivery.app) == ["sent"] and tg.client_errors() == []
+
+
+async def test_many_notifications_under_mixed_faults_arrive_exactly_once(tg, delivery):
+    """200 notifications to 40 chats (private and group) while the server answers 429 with
+    retry_after, 500/502 and drops connections: once it recovers, each has arrived exactly
+    once, each chat's in the order queued, and every outbox row is "sent"."""
+    chats = [100 + i for i in range(30)] + [-200 - i for i in range(10)]
+    tg.drop("sendMessage", times=15)                   # the first calls, whatever their chat
+    tg.fail("sendMessage", 502, times=10)
+    tg.fail("sendMessage", 500, times=5)
+    for chat in chats[::8]:                            # five chats told to wait
+        tg.fail("sendMessage", 429, retry_after=1, chat_id=chat)
+    tg.drop("sendMessage", times=3, chat_id=chats[3])  # one chat with a bad line
+    d = await delivery()
+    expected = [(chat, f"第{n}条通知（{chat}）") for n in range(5) for chat in chats]
+    d.enqueue(await delivery.queue(*[Outgoing(chat, text) for chat, text in expected]))
+    await d.drain(timeout=30)
+
+    got = Counter((chat, m.text) for chat, sent in tg.messages.items() for m in sent)
+    assert sum(got.values()) == 200 and set(got) == set(expected)
+    assert max(got.values()) == 1                                     # none twice
+    for chat in chats:                                                # in order per chat
+        assert [m.text for m in tg.sent_to(chat)] == [f"第{n}条通知（{chat}）" for n in range(5)]
+    assert tg.dropped == 18                                           # every fault was met
+    assert Counter(code for _, code, _ in tg.errors) == {502: 10, 500: 5, 429: 5}
+    assert tg.client_errors() == []
+    assert Counter(await statuses(delivery.app)) == {"sent": 200}
+    assert d.sent_count == 200
+
+
+async def test_telegram_limits_kept_no_429(tg, delivery):
+    """The fake server enforcing Telegram's limits answers a burst over them with 429; the
+    worker with the default limits (30/s, 1/s per private chat, bursts of 3) gets none."""
+    import aiohttp
+
+    tg.limits = FloodLimits()
+    async with aiohttp.ClientSession() as http:
+        codes = []
+        for i in range(4):
+            async with http.post(f"{tg.base_url}/bot{tg.token}/sendMessage",
+                                 json={"chat_id": 1, "text": f"{i}"}) as r:
+                codes.append(r.status)
+    assert codes == [200, 200, 200, 429] and tg.flood_429 == {"overall": 0, "chat": 1}
+    tg.errors.clear()
+
+    # a backlog of 60 to other chats ahead of 4 to one chat: that chat's first waits behind
+    # the backlog for the overall limit, the next three not; they must still not bunch up
+    d = await delivery(Limits())
+    expected = [(chat, f"通知（{chat}）") for chat in range(100, 160)]
+    expected += [(10, f"第{n}条") for n in range(4)]
+    started = time.monotonic()
+    d.enqueue(await delivery.queue(*[Outgoing(chat, text) for chat, text in expected]))
+    await d.drain()
+    assert time.monotonic() - started >= 2.0                # 30/s overall
+    sent = tg.sent_to(10)
+    assert [m.text for m in sent] == [f"第{n}条" for n in range(4)]
+    assert sent[3].at - sent[0].at >= 1.0                   # 1/s per chat after a burst of 3
+    assert Counter((c, m.text) for c, ms in tg.messages.items() for m in ms if c >= 10) \
+        == Counter(expected)
+    assert (tg.errors, tg.flood_429) == ([], {"overall": 0, "chat": 1})
