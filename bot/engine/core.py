@@ -6,6 +6,7 @@ own modules (menu, intake, progress); this module only routes events to them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 import contextlib
@@ -152,9 +153,10 @@ class Engine:
         ctx = Context(self, event, session, conv, self.clock())
         await dispatch(ctx)
         await repo.save_conversation(session, conversation=conv)
+        out = merge_adjacent(ctx.out)
         if self.on_outgoing is not None:
-            await self.on_outgoing(session, ctx.out)
-        return ctx.out
+            await self.on_outgoing(session, out)
+        return out
 
     @asynccontextmanager
     async def transaction(self, *, chats: Iterable[int] = ()):
@@ -170,6 +172,28 @@ class Engine:
     def staff_chat_for(self, department: str) -> int | None:
         dep = self.catalog.departments.get(department)
         return (dep.chat_id if dep and dep.chat_id else None) or self.settings.staff_chat_id
+
+
+MAX_MERGED_TEXT = 4096  # one Telegram message
+
+
+def merge_adjacent(out: list[Outgoing]) -> list[Outgoing]:
+    """Join consecutive plain messages to one chat into one message (one Bot API call instead
+    of several; the citizen reads the same text): a message with no buttons, keyboard, edit or
+    photo is put, followed by a blank line, in front of the next new text message to the same
+    chat and audience, if the two fit in one Telegram message."""
+    merged: list[Outgoing] = []
+    for msg in out:
+        prev = merged[-1] if merged else None
+        if (prev is not None and prev.chat_id == msg.chat_id and prev.audience == msg.audience
+                and not (prev.buttons or prev.request_contact or prev.remove_keyboard
+                         or prev.edit_message_id or prev.photo)
+                and not (msg.edit_message_id or msg.photo)
+                and len(prev.text) + 2 + len(msg.text) <= MAX_MERGED_TEXT):
+            merged[-1] = dataclasses.replace(msg, text=f"{prev.text}\n\n{msg.text}")
+        else:
+            merged.append(msg)
+    return merged
 
 
 async def dispatch(ctx: Context) -> None:
