@@ -217,6 +217,18 @@ def refuse(ctx: Context, text: str) -> None:
     ctx.say(text, audience="staff")
 
 
+def allowed_roles(ctx: Context, case: Case | None, missing: str) -> list[Role]:
+    """The presser's roles on ``case``; refuses (``missing`` when there is no such case, else
+    no permission) and returns [] when they may not act on it."""
+    if case is None:
+        refuse(ctx, missing)
+        return []
+    roles = roles_of(ctx, ctx.event.user_id, case)
+    if not roles:
+        refuse(ctx, ctx.texts.staff_forbidden)
+    return roles
+
+
 async def on_button(ctx: Context, parts: list[str], _flows: dict) -> None:
     ev, t = ctx.event, ctx.texts
     if not roles_of(ctx, ev.user_id):
@@ -229,12 +241,8 @@ async def on_button(ctx: Context, parts: list[str], _flows: dict) -> None:
         refuse(ctx, t.staff_bad_button)
         return
     case = await cases.case_by_id(ctx.session, case_id=case_id)
-    if case is None:
-        refuse(ctx, t.staff_bad_button)
-        return
-    roles = roles_of(ctx, ev.user_id, case)
+    roles = allowed_roles(ctx, case, t.staff_bad_button)
     if not roles:
-        refuse(ctx, t.staff_forbidden)
         return
     if head == "x" and len(parts) == 3:
         await cancel(ctx)
@@ -500,12 +508,8 @@ async def on_command(ctx: Context) -> None:
         return
     number, _, rest = ev.args.partition(" ")
     case = await repo.case_by_number(ctx.session, number=number.strip().upper()) if number else None
-    if case is None:
-        refuse(ctx, t.staff_no_case)
-        return
-    roles = roles_of(ctx, ev.user_id, case)
+    roles = allowed_roles(ctx, case, t.staff_no_case)
     if not roles:
-        refuse(ctx, t.staff_forbidden)
         return
     if ev.command == "case":
         await post_card(ctx, case, ev.chat_id)
