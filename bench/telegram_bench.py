@@ -64,6 +64,24 @@ async def spawn(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Proc
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def report_usage(tg, calls0: int, cpu0: float, pid: int, updates: int) -> None:
+    """The bot process's CPU time and Bot API calls per update in the timed window."""
+    from collections import Counter
+    cpu = cpu_seconds(pid) - cpu0
+    own = cpu_seconds(os.getpid()) - tg.cpu0
+    calls = Counter(method for method, _ in tg.calls[calls0:])
+    per = ", ".join(f"{m} {n / updates:.2f}" for m, n in calls.most_common())
+    print(f"    bot CPU {cpu / updates * 1000:.2f} ms/update (fake server + citizens "
+          f"{own / updates * 1000:.2f}); API calls per update: {per}",
+          flush=True)
+
+
 async def stop(proc: asyncio.subprocess.Process) -> None:
     proc.terminate()
     try:
@@ -89,9 +107,12 @@ async def bench_huiyin(framework: str, citizens: int, db: Path) -> tuple[int, fl
             # warm-up: one citizen, so the classifier is loaded before the clock starts
             await Citizen(tg, 1).file_wages_complaint(timeout=120)
             people = [Citizen(tg, 10_000 + i) for i in range(citizens)]
+            calls0, cpu0 = len(tg.calls), cpu_seconds(proc.pid)
+            tg.cpu0 = cpu_seconds(os.getpid())
             start = time.perf_counter()
             await asyncio.gather(*(c.file_wages_complaint(timeout=300) for c in people))
             elapsed = time.perf_counter() - start
+            report_usage(tg, calls0, cpu0, proc.pid, citizens * len(WAGES))
             assert not tg.client_errors(), tg.client_errors()[:3]
         finally:
             await stop(proc)
@@ -111,9 +132,12 @@ async def bench_echo(framework: str, users: int, per_user: int) -> tuple[int, fl
                     tg.user_text(uid, f"消息 {i}")
                     await tg.wait_messages(uid, i + 1, 120)
 
+            calls0, cpu0 = len(tg.calls), cpu_seconds(proc.pid)
+            tg.cpu0 = cpu_seconds(os.getpid())
             start = time.perf_counter()
             await asyncio.gather(*(user(10_000 + i) for i in range(users)))
             elapsed = time.perf_counter() - start
+            report_usage(tg, calls0, cpu0, proc.pid, users * per_user)
         finally:
             await stop(proc)
     return users * per_user, elapsed

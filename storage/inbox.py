@@ -1,6 +1,7 @@
 """Incoming Telegram updates, kept until handled. Keyword-only; never commits."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable
 
 from sqlalchemy import update
@@ -11,9 +12,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import InboxUpdate, utcnow
 
 
-def _insert(session: AsyncSession):
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(InboxUpdate)
+_TABLE = InboxUpdate.__table__       # plain (Core) statements: these run for every update
+
+
+@functools.cache
+def _add(dialect: str):
+    """INSERT … ON CONFLICT (update_id) DO NOTHING RETURNING update_id, built once."""
+    return ((postgresql.insert if dialect == "postgresql" else sqlite.insert)(_TABLE)
+            .on_conflict_do_nothing(index_elements=[_TABLE.c.update_id])
+            .returning(_TABLE.c.update_id))
 
 
 async def add_updates(session: AsyncSession, *,
@@ -30,10 +37,8 @@ async def add_updates(session: AsyncSession, *,
             for uid, chat_id, payload in updates]
     if not rows:
         return set()
-    stmt = (_insert(session).values(rows)
-            .on_conflict_do_nothing(index_elements=["update_id"])
-            .returning(InboxUpdate.update_id))
-    return set((await session.exec(stmt)).scalars().all())
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return set((await session.exec(_add(dialect), params=rows)).scalars().all())
 
 
 async def pending_updates(session: AsyncSession, *, after: int | None = None,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, update
@@ -20,22 +21,32 @@ def _by_id():
     return update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
 
 
+@dataclass(slots=True)
+class Queued:
+    """A row just queued: what the delivery worker needs to send it."""
+
+    id: int
+    chat_id: int
+    audience: str
+    payload: dict
+    attempts: int = 0
+    parts_sent: int = 0
+
+
 async def add_messages(session: AsyncSession, *,
-                       messages: Iterable[tuple[int, str, dict]]) -> list[OutboxMessage]:
-    """Queue ``(chat_id, audience, payload)`` rows; returns them with their ids (in order).
-    The returned objects are not attached to the session."""
+                       messages: Iterable[tuple[int, str, dict]]) -> list[Queued]:
+    """Queue ``(chat_id, audience, payload)`` rows (one statement); returns them with their
+    ids, in order."""
     now = utcnow()
-    rows = [OutboxMessage(chat_id=chat_id, audience=audience, payload=payload,
-                          created_at=now, next_attempt_at=now)
-            for chat_id, audience, payload in messages]
-    if rows:
-        params = [{"chat_id": r.chat_id, "audience": r.audience, "payload": r.payload,
-                   "status": r.status, "attempts": r.attempts, "parts_sent": r.parts_sent,
-                   "next_attempt_at": now, "created_at": now} for r in rows]
-        ids = (await session.exec(_INSERT, params=params)).scalars().all()
-        for row, row_id in zip(rows, ids, strict=True):
-            row.id = row_id
-    return rows
+    params = [{"chat_id": chat_id, "audience": audience, "payload": payload,
+               "status": "pending", "attempts": 0, "parts_sent": 0,
+               "next_attempt_at": now, "created_at": now}
+              for chat_id, audience, payload in messages]
+    if not params:
+        return []
+    ids = (await session.exec(_INSERT, params=params)).scalars().all()
+    return [Queued(row_id, p["chat_id"], p["audience"], p["payload"])
+            for p, row_id in zip(params, ids, strict=True)]
 
 
 async def due_messages(session: AsyncSession, *, now: datetime | None = None,

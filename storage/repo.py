@@ -2,10 +2,13 @@
 transaction (one per incoming event)."""
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,33 +19,62 @@ BEIJING_OFFSET = timedelta(hours=8)
 
 
 _CONVERSATION = Conversation.__table__
-_CONVERSATION_ROW = select(_CONVERSATION.c.user_id, _CONVERSATION.c.flow, _CONVERSATION.c.step,
-                           _CONVERSATION.c.data, _CONVERSATION.c.updated_at)
+_CONVERSATIONS = (select(_CONVERSATION.c.chat_id, _CONVERSATION.c.user_id, _CONVERSATION.c.flow,
+                         _CONVERSATION.c.step, _CONVERSATION.c.data,
+                         _CONVERSATION.c.updated_at)
+                  .where(_CONVERSATION.c.chat_id.in_(bindparam("chat_ids", expanding=True))))
 
 
-async def get_conversation(session: AsyncSession, *, chat_id: int) -> Conversation | None:
-    """The chat's conversation as a plain object (not kept by the session: every event loads
-    it and ``save_conversation`` writes it back, so plain statements do, at a fraction of the
-    ORM's cost on this path taken by every event)."""
-    row = (await session.exec(
-        _CONVERSATION_ROW.where(_CONVERSATION.c.chat_id == chat_id))).first()
-    if row is None:
-        return None
-    return Conversation(chat_id=chat_id, user_id=row.user_id, flow=row.flow, step=row.step,
-                        data=row.data, updated_at=row.updated_at)
+@dataclass(slots=True)
+class ConversationState:
+    """Where a chat is in a flow: the ``conversation`` row as the engine edits it (a plain
+    object, not kept by a session: every event loads it and it is written back afterwards)."""
+
+    chat_id: int
+    user_id: int
+    flow: str = ""
+    step: str = ""
+    data: dict = field(default_factory=dict)
+    updated_at: datetime = field(default_factory=utcnow)
 
 
-async def save_conversation(session: AsyncSession, *, conversation: Conversation) -> None:
-    """Write the conversation (new or not) as it is now; flows edit ``data`` in place."""
-    conversation.updated_at = utcnow()
-    values = {"flow": conversation.flow, "step": conversation.step,
-              "data": conversation.data, "updated_at": conversation.updated_at}
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (insert(_CONVERSATION)
-            .values(chat_id=conversation.chat_id, user_id=conversation.user_id, **values)
-            .on_conflict_do_update(index_elements=[_CONVERSATION.c.chat_id], set_=values))
-    await session.exec(stmt)
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+@functools.cache
+def _save_conversations(dialect: str):
+    """INSERT … ON CONFLICT (chat_id) DO UPDATE, built once per dialect."""
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_CONVERSATION)
+    return stmt.on_conflict_do_update(
+        index_elements=[_CONVERSATION.c.chat_id],
+        set_={name: stmt.excluded[name] for name in ("flow", "step", "data", "updated_at")})
+
+
+async def get_conversations(session: AsyncSession, *,
+                            chat_ids: Iterable[int]) -> dict[int, ConversationState]:
+    """The stored conversations of these chats (one statement), by chat id; chats without one
+    are missing from the answer."""
+    rows = (await session.exec(_CONVERSATIONS, params={"chat_ids": list(chat_ids)})).all()
+    return {r.chat_id: ConversationState(*r) for r in rows}
+
+
+async def get_conversation(session: AsyncSession, *, chat_id: int) -> ConversationState | None:
+    return (await get_conversations(session, chat_ids=[chat_id])).get(chat_id)
+
+
+async def save_conversations(session: AsyncSession, *,
+                             conversations: Iterable[ConversationState]) -> None:
+    """Write the conversations (new or not) as they are now, in one statement; flows edit
+    ``data`` in place. ``updated_at``: the time of the last event handled."""
+    params = [{"chat_id": c.chat_id, "user_id": c.user_id, "flow": c.flow, "step": c.step,
+               "data": c.data, "updated_at": c.updated_at} for c in conversations]
+    if params:
+        await session.exec(_save_conversations(_dialect(session)), params=params)
+
+
+async def save_conversation(session: AsyncSession, *, conversation: ConversationState) -> None:
+    await save_conversations(session, conversations=[conversation])
 
 
 async def get_or_create_citizen(session: AsyncSession, *, chat_id: int) -> Citizen:

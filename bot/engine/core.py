@@ -22,7 +22,8 @@ from config.catalog import Catalog
 from config.settings import Settings
 from nlp.api import Classifier
 from storage import repo
-from storage.models import Conversation, utcnow
+from storage.models import utcnow
+from storage.repo import ConversationState
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class Context:
     engine: "Engine"
     event: Incoming
     session: AsyncSession
-    conv: Conversation
+    conv: ConversationState
     now: datetime
     out: list[Outgoing] = field(default_factory=list)
 
@@ -128,10 +129,12 @@ class Engine:
         return self._write_gate
 
     async def handle(self, event: Incoming, *,
-                     in_transaction: Callable[[AsyncSession], Awaitable[None]] | None = None,
+                     in_transaction: Callable[[AsyncSession, list[Outgoing]], Awaitable[None]]
+                     | None = None,
                      ) -> list[Outgoing]:
         """Handle one event in one transaction. ``in_transaction`` (optional) runs inside that
-        transaction just before it commits, e.g. to mark the stored update as handled."""
+        transaction just before it commits, with the event's messages, e.g. to mark the stored
+        update as handled."""
         if event.kind == Kind.TEXT and not self.classifier.ready:
             # Text may need the classifier: wait for its warm-up here, holding no lock, so
             # that commands such as /start from everyone keep being answered meanwhile.
@@ -139,24 +142,37 @@ class Engine:
         async with self.transaction(chats=(event.chat_id,)) as session:
             out = await self.handle_in(session, event)
             if in_transaction is not None:
-                await in_transaction(session)
+                await in_transaction(session, out)
         return out
 
     async def handle_in(self, session: AsyncSession, event: Incoming) -> list[Outgoing]:
         """Handle one event inside the caller's transaction (from ``transaction(chats=...)``
-        holding the event's chat): what ``handle`` does between BEGIN and COMMIT. Several events
-        may share one transaction (a batch of updates); the caller keeps each chat's events in
-        order and, for text, waits for the classifier first (``classifier.ready``)."""
-        conv = await repo.get_conversation(session, chat_id=event.chat_id)
-        if conv is None:
-            conv = Conversation(chat_id=event.chat_id, user_id=event.user_id, data={})
-        ctx = Context(self, event, session, conv, self.clock())
-        await dispatch(ctx)
-        await repo.save_conversation(session, conversation=conv)
-        out = merge_adjacent(ctx.out)
-        if self.on_outgoing is not None:
-            await self.on_outgoing(session, out)
+        holding the event's chat): what ``handle`` does between BEGIN and COMMIT."""
+        [out] = await self.handle_many(session, [event])
         return out
+
+    async def handle_many(self, session: AsyncSession,
+                          events: list[Incoming]) -> list[list[Outgoing]]:
+        """Handle events one after the other inside the caller's transaction (from
+        ``transaction(chats=...)`` holding their chats), e.g. a batch of updates: each event's
+        messages, in order. The chats' conversations are read in one statement and written
+        back in one, and all the messages go to ``on_outgoing`` at once. The caller keeps each
+        chat's events in order and, for text, waits for the classifier first
+        (``classifier.ready``)."""
+        convs = await repo.get_conversations(session, chat_ids={e.chat_id for e in events})
+        answers = []
+        for event in events:
+            conv = convs.get(event.chat_id)
+            if conv is None:
+                conv = convs[event.chat_id] = ConversationState(event.chat_id, event.user_id)
+            ctx = Context(self, event, session, conv, self.clock())
+            await dispatch(ctx)
+            conv.updated_at = ctx.now
+            answers.append(merge_adjacent(ctx.out))
+        await repo.save_conversations(session, conversations=convs.values())
+        if self.on_outgoing is not None:
+            await self.on_outgoing(session, [msg for out in answers for msg in out])
+        return answers
 
     @asynccontextmanager
     async def transaction(self, *, chats: Iterable[int] = ()):

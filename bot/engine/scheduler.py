@@ -43,7 +43,8 @@ from bot.engine.lifecycle import Action, CaseStatus, Role, TransitionRefused
 from bot.engine.render import category_of, esc
 from bot.engine.types import Incoming, Kind, Outgoing
 from storage import cases
-from storage.models import Case, CaseDeadline, CaseEvent, Conversation
+from storage.models import Case, CaseDeadline, CaseEvent
+from storage.repo import ConversationState
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ async def run_due(engine: Engine, now: datetime | None = None) -> list[Outgoing]
 async def run_job(engine: Engine, job: Job, now: datetime) -> list[Outgoing]:
     async with engine.transaction() as session:
         event = Incoming(0, 0, Kind.OTHER, chat_type="system")
-        ctx = Context(engine, event, session, Conversation(chat_id=0, user_id=0, data={}), now)
+        ctx = Context(engine, event, session, ConversationState(0, 0), now)
         await JOBS[job.kind](ctx, job.id)
         if ctx.out and engine.on_outgoing is not None:
             await engine.on_outgoing(session, ctx.out)

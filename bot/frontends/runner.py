@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import itertools
 import logging
 import secrets
 from collections import deque
@@ -37,7 +36,7 @@ from aiohttp import web
 
 from bot.app import App
 from bot.engine.scheduler import scheduler_loop
-from bot.engine.types import Incoming, Kind
+from bot.engine.types import Incoming, Kind, Outgoing
 from bot.notify.api import BotApi, Received, RetryAfter, TelegramError, Translated
 from bot.notify.delivery import Delivery, Limits
 from bot.notify.messages import remove_buttons_payload, to_payload
@@ -58,6 +57,16 @@ COMMANDS = [
 SORRY = "抱歉，处理您的消息时出了点问题。请稍后再试，或发送 /start 重新开始。"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+def _unbutton(event: Incoming, answer: list[Outgoing]) -> list[tuple[int, str, dict]]:
+    """A pressed button's message loses its buttons, unless the answer edits it anyway."""
+    if (event.kind == Kind.BUTTON and event.chat_type == "private"
+            and event.message_id is not None
+            and not any(m.chat_id == event.chat_id and m.edit_message_id == event.message_id
+                        for m in answer)):
+        return [(event.chat_id, "citizen", remove_buttons_payload(event.message_id))]
+    return []
 
 
 class AlreadyHandled(Exception):
@@ -195,25 +204,13 @@ class Runner:
         with collect_outbox() as written:
             async with engine.transaction(chats=chats) as session:
                 new = await inbox.add_updates(session, updates=rows, done=idle | now)
-                for uid, _, _ in rows:
-                    if uid in now and uid in new:
-                        event = relevant[uid].event
-                        start = len(written)
-                        await engine.handle_in(session, event)
-                        await self._unbutton(session, event, written, start)
-                        self.handled += 1
+                events = [relevant[uid].event for uid, _, _ in rows if uid in now and uid in new]
+                answers = await engine.handle_many(session, events)
+                await write_payloads(session, [
+                    item for event, out in zip(events, answers) for item in _unbutton(event, out)])
+                self.handled += len(events)
             self.delivery.enqueue(written)
         return new
-
-    async def _unbutton(self, session, event: Incoming, written: list, start: int = 0) -> None:
-        """A pressed button's message loses its buttons, unless the answer edits it anyway."""
-        if (event.kind == Kind.BUTTON and event.chat_type == "private"
-                and event.message_id is not None
-                and not any(r.payload.get("op") == "edit"
-                            and r.payload.get("message_id") == event.message_id
-                            for r in itertools.islice(written, start, None))):
-            await write_payloads(session, [(event.chat_id, "citizen",
-                                            remove_buttons_payload(event.message_id))])
 
     def webhook_app(self, secret: str) -> web.Application:
         path = urlsplit(self.settings.webhook_url or "").path or "/"
@@ -294,10 +291,10 @@ class Runner:
 
     async def _handle(self, update_id: int, event: Incoming) -> None:
         with collect_outbox() as rows:
-            async def finish(session) -> None:
+            async def finish(session, answer: list[Outgoing]) -> None:
                 if not await inbox.mark_done(session, update_id=update_id):
                     raise AlreadyHandled(update_id)
-                await self._unbutton(session, event, rows)
+                await write_payloads(session, _unbutton(event, answer))
 
             try:
                 await self.app.engine.handle(event, in_transaction=finish)
@@ -310,8 +307,6 @@ class Runner:
             self.delivery.enqueue(rows)
 
     async def _fail(self, update_id: int, event: Incoming, error: str) -> None:
-        from bot.engine.types import Outgoing
-
         async with self.write_gate, self.sessions() as session, session.begin():
             await inbox.mark_failed(session, update_id=update_id, error=error)
             if event.chat_type == "private":

@@ -31,7 +31,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.notify.api import BotApi, Permanent, RetryAfter, TelegramError, Transient
 from bot.notify.messages import Call, plan
 from storage import outbox
-from storage.models import OutboxMessage, utcnow
+from storage.models import utcnow
+from storage.outbox import Queued
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class Delivery:
 
     # ------------------------------------------------------------ intake
 
-    def enqueue(self, rows: list[OutboxMessage]) -> None:
+    def enqueue(self, rows: list[Queued]) -> None:
         """Rows just committed by the caller's transaction."""
         for row in rows:
             self._add(Job(row.id, row.chat_id, row.payload, row.attempts, row.parts_sent))

@@ -11,9 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.engine.types import Outgoing
 from bot.notify.messages import to_payload
 from storage import outbox
-from storage.models import OutboxMessage
+from storage.outbox import Queued
 
-_written: ContextVar[list[OutboxMessage] | None] = ContextVar("outbox_written", default=None)
+_written: ContextVar[list[Queued] | None] = ContextVar("outbox_written", default=None)
 
 
 async def write_outbox(session: AsyncSession, messages: list[Outgoing]) -> None:
@@ -35,13 +35,10 @@ async def write_payloads(session: AsyncSession, items: list[tuple[int, str, dict
 @contextmanager
 def collect_outbox():
     """``with collect_outbox() as rows:`` — the outbox rows written inside."""
-    rows: list[OutboxMessage] = []
+    rows: list[Queued] = []
     token = _written.set(rows)
     try:
         yield rows
     finally:
         _written.reset(token)
 
-
-def written_so_far() -> list[OutboxMessage]:
-    return list(_written.get() or [])

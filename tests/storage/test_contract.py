@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from storage import repo
 from storage.db import create_engine
 from storage.migrate import upgrade
-from storage.models import Case, CaseEvent, Conversation
+from storage.models import Case, CaseEvent
 
 TABLES = {"citizen", "case", "caseevent", "attachment", "conversation", "queryattempt",
           "alembic_version"}
@@ -81,8 +81,8 @@ async def test_events_need_an_existing_case(sessions):
 
 async def test_conversation_state_survives_a_new_session(sessions):
     async with sessions() as s, s.begin():
-        conv = Conversation(chat_id=7_000_000_001, user_id=7_000_000_001, flow="intake",
-                            step="location", data={"answers": {"employer": "张三"}, "h": [1]})
+        conv = repo.ConversationState(chat_id=7_000_000_001, user_id=7_000_000_001,
+                                      flow="intake", step="location", data={"answers": {"employer": "张三"}, "h": [1]})
         await repo.save_conversation(s, conversation=conv)
     async with sessions() as s, s.begin():
         conv = await repo.get_conversation(s, chat_id=7_000_000_001)
@@ -92,6 +92,25 @@ async def test_conversation_state_survives_a_new_session(sessions):
     async with sessions() as s:
         conv = await repo.get_conversation(s, chat_id=7_000_000_001)
         assert conv.data["answers"] == {"employer": "张三", "amount": "100"}
+
+
+async def test_conversations_of_several_chats_load_and_save_together(sessions):
+    """A batch of updates loads its chats' conversations in one go and writes them back in one
+    go: new ones are created, existing ones updated, unknown chats missing from the answer."""
+    first, second, unknown = 7_000_000_011, 7_000_000_012, 7_000_000_013
+    async with sessions() as s, s.begin():
+        await repo.save_conversations(s, conversations=[
+            repo.ConversationState(first, first, "intake", "describe", {"n": 1})])
+    async with sessions() as s, s.begin():
+        convs = await repo.get_conversations(s, chat_ids=[first, second, unknown])
+        assert set(convs) == {first}
+        convs[first].step = "confirm"
+        convs[second] = repo.ConversationState(second, second, "query", "number")
+        await repo.save_conversations(s, conversations=convs.values())
+    async with sessions() as s:
+        convs = await repo.get_conversations(s, chat_ids=[first, second, unknown])
+        assert {c: (v.flow, v.step, v.data) for c, v in convs.items()} == {
+            first: ("intake", "confirm", {"n": 1}), second: ("query", "number", {})}
 
 
 async def test_wrong_query_codes_are_counted_per_chat(sessions):
@@ -122,3 +141,23 @@ def test_no_engine_is_created_at_import():
 
     assert not [v for v in vars(db).values() if isinstance(v, AsyncEngine)]
     assert not [v for v in vars(models).values() if isinstance(v, AsyncEngine)]
+
+
+async def test_an_update_stored_twice_counts_once(sessions):
+    """Telegram hands an update out again after a crash before confirming: storing the same
+    batch again (one old id, one new) reports only the new one as new, and keeps one row each."""
+    from storage import inbox
+
+    base = 880_000_000
+    async with sessions() as s, s.begin():
+        new = await inbox.add_updates(s, updates=[(base + 1, 1, {"n": 1}), (base + 2, 2, {})],
+                                      done={base + 2})
+    assert new == {base + 1, base + 2}
+    async with sessions() as s, s.begin():
+        new = await inbox.add_updates(s, updates=[(base + 1, 1, {"n": "again"}),
+                                                  (base + 3, 1, {"n": 3})])
+    assert new == {base + 3}
+    async with sessions() as s:
+        pending = [(u.update_id, u.payload) for u in await inbox.pending_updates(s)
+                   if u.update_id > base]
+    assert pending == [(base + 1, {"n": 1}), (base + 3, {"n": 3})]
