@@ -57,6 +57,7 @@ class Texts(dict):
 class Catalog:
     config_dir: Path = CONFIG_DIR
     _questions: dict = field(init=False, repr=False)
+    _rules: dict = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._questions = load_yaml("questions.yaml", self.config_dir)
@@ -81,7 +82,14 @@ class Catalog:
 
     def rules_for(self, level1: str, level2: str = "", level3: str = "") -> CategoryRules:
         """Questions and options for a category: the most specific configured path wins,
-        and ``anonymous`` is inherited from any level that allows it."""
+        and ``anonymous`` is inherited from any level that allows it. (Worked out once per
+        category: every step of a complaint asks.)"""
+        key = (level1, level2, level3)
+        if key not in self._rules:
+            self._rules[key] = self._rules_for(level1, level2, level3)
+        return self._rules[key]
+
+    def _rules_for(self, level1: str, level2: str, level3: str) -> CategoryRules:
         table = self._questions.get("categories") or {}
         paths = ["/".join(p for p in (level1, level2, level3)[:n] if p) for n in (3, 2, 1)]
         found = [table[p] for p in paths if p and p in table]

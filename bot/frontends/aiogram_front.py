@@ -5,6 +5,7 @@ update before its handler finishes; the runner stores it first)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -38,11 +39,15 @@ _RESPONSE_MODELS = [Response[m.__returning__]
 
 
 def _inline(buttons: list[list[Button]]) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
+    return _keyboard(tuple(map(tuple, buttons))) if buttons else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
+    """Built once per set of buttons (every citizen at a step gets the same ones): aiogram's
+    models validate every field of every button as they are made."""
     return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=b.text, callback_data=b.data) for b in row]
-        for row in buttons])
+        [InlineKeyboardButton(text=b.text, callback_data=b.data) for b in row] for row in rows])
 
 
 def _markup(buttons: list[list[Button]], keyboard: ReplyKeyboard):
@@ -63,8 +68,10 @@ class JsonSession(AiohttpSession):
 
     def build_form_data(self, bot: Bot, method):
         files: dict = {}
-        body = self.prepare_value(method.model_dump(warnings=False), bot=bot, files=files,
-                                  _dumps_json=False)
+        # None means "not given" to aiogram too: leaving it out early spares the walk over
+        # every unused field of every button
+        body = self.prepare_value(method.model_dump(warnings=False, exclude_none=True), bot=bot,
+                                  files=files, _dumps_json=False)
         if files:
             return super().build_form_data(bot, method)
         return BytesPayload(self.json_dumps(body).encode(), content_type="application/json")
