@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Text, UniqueConstraint, insert_sentinel
 from sqlmodel import Field, SQLModel
 
 
@@ -167,3 +167,8 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = None
     message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     last_error: str | None = None
+
+
+# Lets SQLAlchemy insert a batch of rows in one statement and still tell which new id is whose
+# (its "insertmanyvalues" sentinel; SQLite alone has no other way): filled only by such inserts.
+OutboxMessage.__table__.append_column(insert_sentinel("insert_sentinel"))

@@ -161,3 +161,22 @@ async def test_an_update_stored_twice_counts_once(sessions):
         pending = [(u.update_id, u.payload) for u in await inbox.pending_updates(s)
                    if u.update_id > base]
     assert pending == [(base + 1, {"n": 1}), (base + 3, {"n": 3})]
+
+
+async def test_queued_messages_know_their_own_row(sessions):
+    """Messages queued together in one statement come back each with its own row's id (the
+    delivery worker marks rows sent by these ids)."""
+    from sqlmodel import select
+
+    from storage import outbox
+    from storage.models import OutboxMessage
+
+    items = [(8_800_000 + i % 3, "citizen", {"op": "send", "text": f"第{i}条"}) for i in range(7)]
+    async with sessions() as s, s.begin():
+        queued = await outbox.add_messages(s, messages=items)
+    assert [(q.chat_id, q.audience, q.payload) for q in queued] == items
+    async with sessions() as s:
+        stored = {r.id: r for r in (await s.exec(
+            select(OutboxMessage).where(OutboxMessage.id.in_([q.id for q in queued])))).all()}
+    assert [(stored[q.id].chat_id, stored[q.id].payload) for q in queued] == \
+        [(chat, payload) for chat, _, payload in items]

@@ -1,0 +1,24 @@
+"""outbox: the insert sentinel column (a batch of messages queued in one statement)
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-22 19:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('insert_sentinel', sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
+        batch_op.drop_column('insert_sentinel')
