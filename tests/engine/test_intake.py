@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from bot.engine.types import Incoming, Kind
 from storage import repo
-from storage.models import Attachment, Case, Conversation
+from storage.models import Attachment, Case
 from tests.conftest import Chat
 
 WAGES = "我在工地干了三个月，老板一直拖欠我们的工资不给，我们十几个工人找了好几次都没人管。"
@@ -19,7 +19,7 @@ async def cases(app) -> list[Case]:
         return list((await s.exec(select(Case))).all())
 
 
-async def conversation(app, chat_id: int) -> Conversation:
+async def conversation(app, chat_id: int) -> repo.ConversationState:
     async with app.engine.sessions() as s:
         return await repo.get_conversation(s, chat_id=chat_id)
 
