@@ -1,12 +1,15 @@
 """Huiyin on Telegram against a bare echo bot, per framework, over the fake Bot API server.
 
     .venv/bin/python bench/telegram_bench.py [--citizens 300] [--frameworks aiogram,ptb]
+                                             [--rounds 2]
 
 For each framework: N citizens file complete unpaid-wages complaints (18 updates each: text,
 button presses, a shared contact, a photo) through the bot running as its own process on
 SQLite, each citizen waiting for the bot's answer before the next step; then a bare echo bot on
 the same framework gets the same number of updates from N users, each waiting for its echo.
-Prints updates/s for both and the ratio. Sending limits are off (a local server): the figure is
+Prints updates/s for both and the ratio (Huiyin and the echo bot take turns, ``--rounds`` times,
+each keeping its best), and per round the bot process's CPU time and Bot API calls per update.
+Sending limits are off (a local server): the figure is
 the bot's own throughput, not Telegram's 30 messages/s.
 """
 from __future__ import annotations
@@ -70,14 +73,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def report_usage(tg, calls0: int, cpu0: float, pid: int, updates: int) -> None:
-    """The bot process's CPU time and Bot API calls per update in the timed window."""
+def report_usage(label: str, tg, calls0: int, cpu0: float, pid: int, updates: int,
+                 elapsed: float) -> None:
+    """One round: updates/s, the bot process's CPU time and Bot API calls per update."""
     from collections import Counter
     cpu = cpu_seconds(pid) - cpu0
     own = cpu_seconds(os.getpid()) - tg.cpu0
     calls = Counter(method for method, _ in tg.calls[calls0:])
     per = ", ".join(f"{m} {n / updates:.2f}" for m, n in calls.most_common())
-    print(f"    bot CPU {cpu / updates * 1000:.2f} ms/update (fake server + citizens "
+    print(f"    {label:14s} {updates / elapsed:7.1f} updates/s; "
+          f"bot CPU {cpu / updates * 1000:.2f} ms/update (fake server + citizens "
           f"{own / updates * 1000:.2f}); API calls per update: {per}",
           flush=True)
 
@@ -112,7 +117,8 @@ async def bench_huiyin(framework: str, citizens: int, db: Path) -> tuple[int, fl
             start = time.perf_counter()
             await asyncio.gather(*(c.file_wages_complaint(timeout=300) for c in people))
             elapsed = time.perf_counter() - start
-            report_usage(tg, calls0, cpu0, proc.pid, citizens * len(WAGES))
+            report_usage(f"{framework} Huiyin", tg, calls0, cpu0, proc.pid,
+                         citizens * len(WAGES), elapsed)
             assert not tg.client_errors(), tg.client_errors()[:3]
         finally:
             await stop(proc)
@@ -137,30 +143,35 @@ async def bench_echo(framework: str, users: int, per_user: int) -> tuple[int, fl
             start = time.perf_counter()
             await asyncio.gather(*(user(10_000 + i) for i in range(users)))
             elapsed = time.perf_counter() - start
-            report_usage(tg, calls0, cpu0, proc.pid, users * per_user)
+            report_usage(f"{framework} echo", tg, calls0, cpu0, proc.pid, users * per_user,
+                         elapsed)
         finally:
             await stop(proc)
     return users * per_user, elapsed
 
 
-async def main(citizens: int, frameworks: list[str]) -> None:
+async def main(citizens: int, frameworks: list[str], rounds: int) -> None:
     print(f"{citizens} citizens × {len(WAGES)} updates each, SQLite, fake Bot API on 127.0.0.1, "
           "Huiyin's sending limits switched off (HUIYIN_SEND_*=0)")
     for framework in frameworks:
-        with tempfile.TemporaryDirectory() as tmp:
-            n, t = await bench_huiyin(framework, citizens, Path(tmp) / "bench.db")
-        huiyin = n / t
-        n2, t2 = await bench_echo(framework, citizens, len(WAGES))
-        echo = n2 / t2
-        print(f"{framework:8s} Huiyin {huiyin:7.1f} updates/s ({n} in {t:.1f}s)   "
-              f"echo bot {echo:7.1f} updates/s ({n2} in {t2:.1f}s)   "
-              f"ratio {huiyin / echo:.0%}", flush=True)
+        # Huiyin and the echo bot take turns, each keeping its best round: a machine busy for a
+        # while then hurts both alike instead of whichever ran at the time
+        huiyin = echo = 0.0
+        for _ in range(rounds):
+            with tempfile.TemporaryDirectory() as tmp:
+                n, t = await bench_huiyin(framework, citizens, Path(tmp) / "bench.db")
+            huiyin = max(huiyin, n / t)
+            n2, t2 = await bench_echo(framework, citizens, len(WAGES))
+            echo = max(echo, n2 / t2)
+        print(f"{framework:8s} Huiyin {huiyin:7.1f} updates/s   echo bot {echo:7.1f} updates/s   "
+              f"ratio {huiyin / echo:.0%}   (best of {rounds} rounds each)", flush=True)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--citizens", type=int, default=300)
     parser.add_argument("--frameworks", default="aiogram,ptb")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--echo", help=argparse.SUPPRESS)
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--base", help=argparse.SUPPRESS)
@@ -168,4 +179,4 @@ if __name__ == "__main__":
     if a.echo:
         (echo_aiogram if a.echo == "aiogram" else echo_ptb)(a.token, a.base)
     else:
-        asyncio.run(main(a.citizens, a.frameworks.split(",")))
+        asyncio.run(main(a.citizens, a.frameworks.split(","), a.rounds))
