@@ -8,7 +8,7 @@ from .api import Category, Classification, Classifier, Flag
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CONFIG_DIR = PACKAGE_DIR.parent / "config"
-MODEL_PATH = PACKAGE_DIR / "model" / "complaints.json.gz"
+MODEL_PATH = PACKAGE_DIR / "model" / "complaints.tar.gz"
 
 __all__ = ["Category", "Classification", "Classifier", "Flag", "load_classifier", "route_category",
            "CONFIG_DIR", "MODEL_PATH"]

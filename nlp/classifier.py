@@ -5,9 +5,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .api import Category, Classification, Flag
 from .model import LinearModel
 from .normalize import Normalizer
+from .pairs import pair_codes
 from .rules import FlagRules, Keyword, KeywordRules, RoutingRules, read_yaml
 from .segment import Segmenter
 from .taxonomy import Taxonomy
@@ -48,20 +51,23 @@ class ComplaintClassifier:
         decision = decision or {}
         self.keyword_weight = float(decision.get("keyword_weight", 1.0))
         self.keyword_weight_learned = float(decision.get("keyword_weight_learned", 0.25))
+        self.keyword_doubt = float(decision.get("keyword_doubt", 0.0))
         self.unsure_below = float(decision.get("unsure_below", 0.6))
         self.evidence_size = int(decision.get("evidence_size", 8))
         self._level1s = self.taxonomy.level1()
-        self._betas: dict[tuple[str, ...], dict[str, float]] = {}
+        self._blends: dict[tuple[str, ...], dict[str, tuple[float, float]]] = {}
         self._shown: dict[str, bool] = {}    # word → may be shown as evidence (bounded by vocab)
 
-    def _beta(self, classes: tuple[str, ...]) -> dict[str, float]:
-        """β per first-level category: smaller for those the model was trained on."""
-        beta = self._betas.get(classes)
-        if beta is None:
-            beta = self._betas[classes] = {
-                c: self.keyword_weight_learned if c in classes else self.keyword_weight
-                for c in self._level1s}
-        return beta
+    def _blend(self, classes: list[str]) -> dict[str, tuple[float, float]]:
+        """(β, doubt) per first-level category: a smaller β for those the model was trained
+        on; for the others, ``keyword_doubt`` of their keyword weight does not count."""
+        key = tuple(classes)
+        blend = self._blends.get(key)
+        if blend is None:
+            blend = self._blends[key] = {
+                c: (self.keyword_weight_learned, 0.0) if c in key else
+                (self.keyword_weight, self.keyword_doubt) for c in self._level1s}
+        return blend
 
     # --- the public interface --------------------------------------------------------------
     def classify(self, text: str, title: str = "") -> Classification:
@@ -76,29 +82,41 @@ class ComplaintClassifier:
         # a short message (a chat line, a subject line) is scored by the short-input model
         model = (model or self.model).for_length(len(whole))
 
+        # the character pairs of title and text, as codes (see pairs.py): features of the
+        # model, and (sorted: searched faster) they narrow the search for keywords and flags
+        codes = pair_codes(whole)
+        if doc.title:
+            n = len(doc.title)
+            title_pairs, text_pairs = codes[:n - 1], codes[n + 1:]   # not the pairs with "。"
+        else:
+            title_pairs, text_pairs = None, codes
+        grams = np.sort(codes)
+
         # 1. learned weights: probabilities over the categories of the training data
-        counts, pairs, title = model.counts(doc.title_tokens, doc.text_tokens)
-        x = model.vector_from(counts, pairs, title)
+        x = model.vector_of(doc.title_tokens, doc.text_tokens, text_pairs, title_pairs)
         if len(x[0]):
             probs = dict(zip(model.classes, model.probabilities(model.scores(x))))
         else:
             probs = {}
-        # 2. hand-written keywords, for all fifteen categories and the fine levels; the
-        # character pairs of the title and text (``pairs``) narrow the search
-        grams = pairs.keys()
+        # 2. hand-written keywords, for all fifteen categories and the fine levels
         hits = self.keywords.match(whole, grams)
         per_level1: dict[str, float] = {}
         for kw in hits:
             per_level1[kw.path[0]] = per_level1.get(kw.path[0], 0.0) + kw.weight
-        total_kw = sum(per_level1.values())
-        share = {c: s / (total_kw + 1.0) for c, s in per_level1.items()}
-        # 3. blend: p + β·share, renormalised over all first-level categories
-        level1s = self._level1s
-        beta = self._beta(tuple(model.classes))
-        raw = {c: probs.get(c, 0.0) + beta[c] * share.get(c, 0.0) for c in level1s}
+        # 3. blend: p + β·share, renormalised over all first-level categories. The share of a
+        # category the model never learned starts after its doubt: one generic word alone
+        # (农村, 银行 …) does not push a candidate of the model out of the top three
+        blend = self._blend(model.classes)
+        total_kw = sum(per_level1.values()) + 1.0
+        boost = {}
+        for c, w in per_level1.items():
+            beta, doubt = blend[c]
+            if w > doubt:
+                boost[c] = beta * (w - doubt) / total_kw
+        raw = {c: probs.get(c, 0.0) + boost.get(c, 0.0) for c in self._level1s}
         z = sum(raw.values())
         if z <= 0:  # nothing known: no learned word and no keyword
-            ranked = [(c, 0.0) for c in level1s]
+            ranked = [(c, 0.0) for c in self._level1s]
         else:
             ranked = sorted(((c, v / z) for c, v in raw.items()), key=lambda p: -p[1])
         level1, conf1 = ranked[0]
@@ -114,7 +132,7 @@ class ComplaintClassifier:
             floor = max(0.01, 0.05 * words[0][1]) if words else 0.0
             words = [(w, v) for w, v in words if v >= floor and self._shows(w)]
         own_hits = [kw for kw in hits if kw.path[0] == level1]
-        from_model = probs.get(level1, 0.0) >= beta[level1] * share.get(level1, 0.0)
+        from_model = probs.get(level1, 0.0) >= boost.get(level1, 0.0)
         evidence = _merge([w for w, _ in words], [kw.text.replace("+", "…") for kw in own_hits], from_model)
         evidence = evidence[: self.evidence_size]
 
@@ -209,7 +227,8 @@ def _merge(model_words: list[str], keyword_words: list[str], model_first: bool) 
 def build(config_dir: Path, model_path: Path | None) -> ComplaintClassifier:
     """The classifier from ``config_dir``; without a model file only ``decide(doc, model)`` works
     (training and cross-validation)."""
-    keywords = KeywordRules(read_yaml(config_dir / "keywords.yaml"))
+    rules = read_yaml(config_dir / "keywords.yaml")
+    keywords = KeywordRules(rules)
     segmenter = Segmenter(config_dir / "userdict.txt")
     return ComplaintClassifier(
         model=LinearModel.load(model_path) if model_path is not None else None,
@@ -218,5 +237,5 @@ def build(config_dir: Path, model_path: Path | None) -> ComplaintClassifier:
         routing=RoutingRules(read_yaml(config_dir / "routing.yaml")),
         taxonomy=Taxonomy.load(config_dir),
         segmenter=segmenter,
-        decision=read_yaml(config_dir / "keywords.yaml").get("decision"),
+        decision=rules.get("decision"),
     )

@@ -128,7 +128,7 @@ def _train(args) -> int:
     model = fit(*training_set(docs, None, labels, everything),
                 short=training_set(docs, views, labels, everything))
     model.save(args.out)
-    print(f"训练完成：{len(rows)} 条，{len(model.classes)} 个类别，{len(model.vocab)} 个词，"
+    print(f"训练完成：{len(rows)} 条，{len(model.classes)} 个类别，{len(model.words)} 个特征，"
           f"用时 {time.perf_counter() - start:.1f} 秒；模型写入 {args.out}"
           f"（{args.out.stat().st_size / 1024:.0f} KB）")
     return 0

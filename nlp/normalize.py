@@ -8,7 +8,6 @@ import unicodedata
 import opencc
 
 _T2S = opencc.OpenCC("t2s")
-_SPACES = re.compile(r"\s+")
 
 
 # the characters that NFKC changes most often in Chinese text, with what it makes of them;
@@ -46,7 +45,7 @@ class Normalizer:
         self._boilerplate = compile_boilerplate(boilerplate or [])
 
     def __call__(self, text: str) -> str:
-        text = _SPACES.sub(" ", to_simplified(text or "")).strip()
+        text = " ".join(to_simplified(text or "").split())   # whitespace folded, stripped
         if self._boilerplate is not None:
             text = self._boilerplate.sub(" ", text)
         return text

@@ -5,46 +5,46 @@ A keyword is a phrase found in the normalised text; ``a+b`` means every part mus
 from __future__ import annotations
 
 import re
-from operator import add
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
+
+from .pairs import PairTable, pair_codes
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when present: 10× faster
 
 
 def read_yaml(path: Path):
     with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f) or {}
-
-
-def bigrams(text: str) -> set[str]:
-    """The text's pairs of characters."""
-    return set(map(add, text, text[1:]))
+        return yaml.load(f, Loader=_LOADER) or {}
 
 
 class PhraseMatcher:
     """Finds which of many phrases occur in a text, indexed by their first two characters."""
 
     def __init__(self, phrases):
-        self._index: dict[str, list[str]] = {}
+        by_start: dict[str, list[str]] = {}
         self._single: list[str] = []   # one-character phrases, looked up directly
         for phrase in set(phrases):
             if len(phrase) == 1:
                 self._single.append(phrase)
             elif phrase:
-                self._index.setdefault(phrase[:2], []).append(phrase)
-        self._keys = set(self._index)
+                by_start.setdefault(phrase[:2], []).append(phrase)
+        self._starts = PairTable(list(by_start), range(len(by_start)))
+        starts = list(by_start.values())
+        self._phrases = [starts[i] for i in self._starts.values.tolist()]   # in table order
 
-    def find(self, text: str, grams=None) -> set[str]:
-        """``grams``: the text's character pairs (a set, or the keys of a pair count) when the
-        caller already has them; pairs it lacks are not searched."""
-        if grams is None:
-            grams = bigrams(text)
+    def find(self, text: str, codes: np.ndarray | None = None) -> set[str]:
+        """``codes``: the text's ``pair_codes`` (sorted: faster) when the caller has them."""
+        if codes is None:
+            codes = pair_codes(text)
         found = {p for p in self._single if p in text}
-        index = self._index
-        for key in grams & self._keys:
-            for phrase in index[key]:
-                if phrase in text:
+        for i in set(self._starts.positions(codes).tolist()):
+            for phrase in self._phrases[i]:
+                if len(phrase) == 2 or phrase in text:   # a pair that occurs needs no search
                     found.add(phrase)
         return found
 
@@ -68,11 +68,11 @@ class KeywordRules:
         self.keywords: list[Keyword] = []
         for level1, sub in (data.get("categories") or {}).items():
             self._add(sub, (level1,))
-        self._by_part: dict[str, list[Keyword]] = {}
+        # each keyword under its first part, with the parts it needs besides
+        self._by_first: dict[str, list[tuple[Keyword, tuple[str, ...]]]] = {}
         for kw in self.keywords:
-            for part in kw.parts:
-                self._by_part.setdefault(part, []).append(kw)
-        self._matcher = PhraseMatcher(self._by_part)
+            self._by_first.setdefault(kw.parts[0], []).append((kw, kw.parts[1:]))
+        self._matcher = PhraseMatcher({p for kw in self.keywords for p in kw.parts})
 
     def _add(self, node, path: tuple[str, ...]) -> None:
         if isinstance(node, dict):
@@ -89,12 +89,13 @@ class KeywordRules:
 
     def words(self) -> list[str]:
         """Every keyword part, for the jieba dictionary."""
-        return sorted(self._by_part)
+        return sorted({p for kw in self.keywords for p in kw.parts})
 
-    def match(self, text: str, grams: set[str] | None = None) -> list[Keyword]:
-        present = self._matcher.find(text, grams)
-        hits = {kw for part in present for kw in self._by_part[part]
-                if all(p in present for p in kw.parts)}
+    def match(self, text: str, codes: np.ndarray | None = None) -> list[Keyword]:
+        present = self._matcher.find(text, codes)
+        by_first = self._by_first
+        hits = {kw for part in present if part in by_first for kw, rest in by_first[part]
+                if all(map(present.__contains__, rest))}
         return sorted(hits, key=lambda k: (-k.weight, -len(k.text), k.text))
 
 
@@ -118,14 +119,16 @@ class FlagRules:
         ]
         self._matcher = PhraseMatcher(w for r in self.rules for w in r.words)
 
-    def find(self, text: str, grams: set[str] | None = None) -> list[tuple[str, str]]:
+    def find(self, text: str, codes: np.ndarray | None = None) -> list[tuple[str, str]]:
         """(flag, the phrase that raised it) for each flag present, in the order of the file."""
-        present = self._matcher.find(text, grams)
+        present = self._matcher.find(text, codes)
         out = []
         for rule in self.rules:
-            if any(u in text for u in rule.unless):
+            if rule.unless and any(u in text for u in rule.unless):
                 continue
-            hit = next((w for w in rule.words if w in present), None)
+            hit = None
+            if present and not present.isdisjoint(rule.words):
+                hit = next(w for w in rule.words if w in present)
             if hit is None:
                 hit = next((m.group(0) for p in rule.patterns if (m := p.search(text))), None)
             if hit is not None:

@@ -19,7 +19,7 @@ class Taxonomy:
     def load(cls, config_dir: Path | None = None) -> "Taxonomy":
         path = (config_dir or CONFIG_DIR) / "taxonomy.yaml"
         with open(path, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
+            raw = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         return cls({l1: {l2: list(l3s or []) for l2, l3s in sub.items()} for l1, sub in raw.items()})
 
     def level1(self) -> list[str]:

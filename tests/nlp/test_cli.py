@@ -2,6 +2,7 @@
 import csv
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -77,12 +78,16 @@ def test_eval_prints_metrics(labelled_csv):
 
 
 def test_train_then_cross_validate(labelled_csv, tmp_path):
-    model = tmp_path / "model.json.gz"
+    model = tmp_path / "model.tar.gz"
     proc = run("train", "--data", str(labelled_csv), "--out", str(model))
     assert proc.returncode == 0, proc.stderr
     assert model.exists() and model.stat().st_size < 5_000_000
+    with tarfile.open(model) as tar:
+        assert {"model.json", "words.txt", "weights.npy"} <= set(tar.getnames())
     proc = run("explain", "公司拖欠工资", "--model", str(model))
     assert proc.returncode == 0 and "劳动和社会保障" in proc.stdout
+    proc = run("keywords", "-n", "5", "--model", str(model))
+    assert proc.returncode == 0 and "劳动和社会保障：" in proc.stdout
     proc = run("eval", "--data", str(labelled_csv), "--cv", "3", "--no-calibrate")
     assert proc.returncode == 0, proc.stderr
     assert "3 折交叉验证" in proc.stdout
@@ -93,3 +98,11 @@ def test_missing_file_is_reported_in_chinese(tmp_path):
                str(tmp_path / "o.csv"))
     assert proc.returncode == 2
     assert "错误" in proc.stderr
+
+
+def test_keywords_prints_each_categorys_top_words():
+    proc = run("keywords", "-n", "8")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 7 and all(len(line.split("：")[1].split("、")) == 8 for line in lines)
+    assert any(line.startswith("劳动和社会保障：") for line in lines)

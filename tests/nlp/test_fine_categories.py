@@ -51,6 +51,8 @@ def test_construction_site_wages(classifier):
     ("邻居占了我家宅基地，村里调解不了", "农村农业"),
     ("孩子上户口要跑好多趟，派出所说材料不全", "政法"),
     ("小区手机信号太差，中国移动一直不来修基站", "科技与信息产业"),
+    ("征地补偿款到现在还没发给我们", "国土资源"),
+    ("被人拉去非法集资，现在老板跑路了", "经济管理"),
 ])
 def test_categories_outside_the_labelled_data(classifier, text, level1):
     result = classifier.classify(text)
@@ -93,3 +95,30 @@ async def test_loading_does_not_block_the_event_loop():
     task.cancel()
     assert ticks >= 5  # the loop kept running while jieba and the model loaded
     assert clf.classify("停水了").category.level1
+
+
+# The dev data's seven categories: the model knows these, keywords alone decide the others.
+LEARNED = ["交通运输", "劳动和社会保障", "卫生计生", "商贸旅游", "城乡建设", "教育文体", "环境保护"]
+
+
+def one_word_model():
+    """A model that knows one word, 小区, with a clear order of three candidates."""
+    from nlp.model import LinearModel
+
+    weights = {"城乡建设": 2.0, "商贸旅游": 1.0, "环境保护": 0.6}
+    row = [1.0, *[weights.get(c, 0.0) for c in LEARNED]]
+    return LinearModel(LEARNED, [0.0] * len(LEARNED), ["小区"], [row], temperature=1.0)
+
+
+def test_one_generic_keyword_does_not_displace_the_models_candidates(classifier):
+    model = one_word_model()
+    d = classifier.decide(classifier.prepare("小区门口新开了一家银行"), model)
+    assert [kw.path[0] for kw in d.keyword_hits] == ["经济管理"]     # 银行: one generic word
+    assert [c for c, _ in d.result.top3] == ["城乡建设", "商贸旅游", "环境保护"]
+
+
+def test_clear_words_bring_a_category_the_model_lacks_into_the_top3(classifier):
+    model = one_word_model()
+    d = classifier.decide(classifier.prepare("小区里有人搞非法集资，好多老人的钱都要不回来"), model)
+    assert "经济管理" in [c for c, _ in d.result.top3]
+    assert d.result.category.level1 != "经济管理" or d.result.category.level2 == "金融财税"

@@ -1,0 +1,126 @@
+"""The learned model's file format and its run-time features (our own sentences)."""
+import gzip
+import json
+import math
+from collections import Counter
+from operator import add
+
+import numpy as np
+import pytest
+
+from nlp.model import LinearModel, features, title_features
+from nlp.pairs import PairTable, pair_codes
+
+CLASSES = ["城乡建设", "劳动和社会保障", "教育文体"]
+WORDS = ["工资", "拖欠", "物业", "学校", "#工资", "#物业", "#学校", "#欠工", "@工资", "@#工资"]
+
+
+def small_model(short: bool = True) -> LinearModel:
+    rng = np.random.default_rng(7)
+    table = np.column_stack([rng.uniform(1, 5, len(WORDS)),
+                             rng.normal(0, 1, (len(WORDS), len(CLASSES)))])
+    model = LinearModel(CLASSES, [0.1, -0.2, 0.05], WORDS, table, temperature=2.5,
+                        title_weight=3, meta={"note": "测试"}, norm="per_block",
+                        title_bias=[0.01, 0.02, -0.03], title_share=0.2)
+    if short:
+        model.short = LinearModel(CLASSES, [0.0, 0.1, 0.2], WORDS[:4], table[:4, :], 3.0,
+                                  title_weight=1, norm="per_block")
+        model.short_chars = 80
+    return model
+
+
+def expected_vector(model: LinearModel, title: list[str], text: list[str]) -> dict[str, float]:
+    """The vector as training defines it: features() and title_features(), TF-IDF per block."""
+    blocks = {"words": {}, "pairs": {}, "title": {}}
+    counts = features(title, text, model.title_weight)
+    if title:
+        counts.update(title_features(title))
+    for f, n in counts.items():
+        block = "title" if f[0] == "@" else "pairs" if f[0] == "#" else "words"
+        if f in model.words:
+            row = model.words.index(f)
+            blocks[block][f] = (1 + math.log(n)) * model._idf[row]
+    out = {}
+    for values in blocks.values():
+        norm = math.sqrt(sum(v * v for v in values.values()))
+        out.update({f: v / norm for f, v in values.items()})
+    return out
+
+
+@pytest.mark.parametrize("title,text", [
+    ([], ["公司", "拖欠", "工资", "，", "拖欠", "工资", "三个月"]),
+    (["拖欠", "工资"], ["老板", "欠工资", "，", "物业", "也", "不管"]),
+    ([], ["学校"]),
+    ([], ["。"]),
+])
+def test_run_time_vector_is_the_training_features(title, text):
+    model = small_model(short=False)
+    rows, values, titled, n_words, _ = model.vector_of(title, text)
+    got = {model.words[r]: v for r, v in zip(rows.tolist(), values.tolist())}
+    want = expected_vector(model, title, text)
+    assert got.keys() == want.keys()
+    assert all(abs(got[f] - want[f]) < 1e-9 for f in want)
+    assert titled == bool(title)
+    assert all(model.words[r][0] not in "#@" for r in rows[:n_words].tolist())
+
+
+def test_pair_codes_count_like_string_pairs():
+    text = "拖欠工资，拖欠工资！𠀀𠀁ab"       # characters beyond the BMP too
+    pairs = list(map(add, text, text[1:]))
+    table = PairTable(sorted(set(pairs)), range(len(set(pairs))))
+    values, counts = table.count(pair_codes(text))
+    names = sorted(set(pairs))
+    assert {names[v]: n for v, n in zip(values.tolist(), counts.tolist())} == Counter(pairs)
+    assert len(pair_codes("")) == len(pair_codes("一")) == 0
+    assert len(table.count(pair_codes("完全无关"))[0]) == 0
+
+
+def test_binary_model_round_trips(tmp_path):
+    model = small_model()
+    path = tmp_path / "model.tar.gz"
+    model.save(path)
+    loaded = LinearModel.load(path)
+    for a, b in ((model, loaded), (model.short, loaded.short)):
+        assert b.words == a.words and b.classes == a.classes and b.title_weight == a.title_weight
+        assert np.allclose(b._weights, a._weights, rtol=1e-6) and np.allclose(b._idf, a._idf)
+        assert b.temperature == a.temperature and b.bias == a.bias
+    assert loaded.short_chars == 80 and loaded.meta == {"note": "测试"}
+    assert loaded.title_bias == model.title_bias and loaded.title_share == model.title_share
+    doc = (["拖欠", "工资"], ["学校", "拖欠", "工资"])
+    assert np.allclose(loaded.scores(loaded.vector_of(*doc)), model.scores(model.vector_of(*doc)))
+    want = model.keywords(1, 3)
+    assert loaded.keywords(1, 3) == [(w, pytest.approx(v, rel=1e-6)) for w, v in want]
+
+
+def test_model_without_features_or_short_model_round_trips(tmp_path):
+    model = LinearModel(CLASSES, [0.3, 0.2, 0.1], [], np.zeros((0, 4)), 2.0)
+    model.save(tmp_path / "empty.tar.gz")
+    loaded = LinearModel.load(tmp_path / "empty.tar.gz")
+    assert loaded.words == [] and loaded.short is None
+    assert loaded.scores(loaded.vector_of([], ["任何", "话"])) == pytest.approx([0.3, 0.2, 0.1])
+
+
+def test_model_of_the_earlier_json_format_still_loads(tmp_path):
+    model = small_model()
+    vocab = {w: [float(model._idf[i]), *map(float, model._weights[i])]
+             for i, w in enumerate(model.words)}
+    short = {"classes": CLASSES, "bias": model.short.bias, "temperature": 3.0, "title_weight": 1,
+             "vocab": {w: vocab[w] for w in model.short.words}}
+    data = {"format": 2, "classes": CLASSES, "bias": model.bias, "temperature": 2.5,
+            "title_weight": 3, "norm": "per_block", "title_bias": model.title_bias,
+            "title_share": 0.2, "vocab": vocab, "short_chars": 80, "short": short}
+    path = tmp_path / "old.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(data, ensure_ascii=False).encode("utf-8")))
+    loaded = LinearModel.load(path)
+    assert loaded.words == model.words and loaded.short.words == model.short.words
+    doc = ([], ["学校", "拖欠", "工资"])
+    assert np.allclose(loaded.scores(loaded.vector_of(*doc)), model.scores(model.vector_of(*doc)))
+
+
+def test_shipped_model_is_the_binary_format():
+    from nlp import MODEL_PATH
+
+    model = LinearModel.load(MODEL_PATH)
+    assert MODEL_PATH.name.endswith(".tar.gz")
+    assert model.short is not None and model.short_chars > 0
+    assert len(model.keywords(0, 5)) == 5
