@@ -53,8 +53,10 @@ def echo_ptb(token: str, base: str) -> None:
     async def echo(update, context) -> None:
         await update.message.reply_text(update.message.text or "?")
 
+    # concurrent updates, as Huiyin handles different chats concurrently (PTB's default is
+    # one update at a time, which would make the echo bot slower than it can be)
     app = (ApplicationBuilder().token(token).base_url(f"{base}/bot")
-           .base_file_url(f"{base}/file/bot").build())
+           .base_file_url(f"{base}/file/bot").concurrent_updates(True).build())
     app.add_handler(MessageHandler(filters.ALL, echo))
     app.run_polling(poll_interval=0, timeout=2)
 
