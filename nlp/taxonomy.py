@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from .rules import read_yaml
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
@@ -18,8 +18,7 @@ class Taxonomy:
     @classmethod
     def load(cls, config_dir: Path | None = None) -> "Taxonomy":
         path = (config_dir or CONFIG_DIR) / "taxonomy.yaml"
-        with open(path, encoding="utf-8") as f:
-            raw = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        raw = read_yaml(path)
         return cls({l1: {l2: list(l3s or []) for l2, l3s in sub.items()} for l1, sub in raw.items()})
 
     def level1(self) -> list[str]:

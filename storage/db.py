@@ -6,6 +6,7 @@ import contextlib
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,6 +42,16 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The session's database: "sqlite" or "postgresql"."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def insert_for(dialect: str):
+    """The dialect's ``insert`` (the one with ON CONFLICT)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -5,10 +5,10 @@ import functools
 from collections.abc import Collection, Iterable
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import dialect_of, insert_for
 from storage.models import InboxUpdate, utcnow
 
 
@@ -18,7 +18,7 @@ _TABLE = InboxUpdate.__table__       # plain (Core) statements: these run for ev
 @functools.cache
 def _add(dialect: str):
     """INSERT … ON CONFLICT (update_id) DO NOTHING RETURNING update_id, built once."""
-    return ((postgresql.insert if dialect == "postgresql" else sqlite.insert)(_TABLE)
+    return (insert_for(dialect)(_TABLE)
             .on_conflict_do_nothing(index_elements=[_TABLE.c.update_id])
             .returning(_TABLE.c.update_id))
 
@@ -37,8 +37,7 @@ async def add_updates(session: AsyncSession, *,
             for uid, chat_id, payload in updates]
     if not rows:
         return set()
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return set((await session.exec(_add(dialect), params=rows)).scalars().all())
+    return set((await session.exec(_add(dialect_of(session)), params=rows)).scalars().all())
 
 
 async def pending_updates(session: AsyncSession, *, after: int | None = None,

@@ -17,8 +17,9 @@ _TABLE = OutboxMessage.__table__
 _INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
 
 
-def _by_id():
-    return update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+_MARK_SENT = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+              .values(status="sent", sent_at=bindparam("at"), message_id=bindparam("tg_id"),
+                      parts_sent=bindparam("parts")))
 
 
 @dataclass(slots=True)
@@ -29,8 +30,6 @@ class Queued:
     chat_id: int
     audience: str
     payload: dict
-    attempts: int = 0
-    parts_sent: int = 0
 
 
 async def add_messages(session: AsyncSession, *,
@@ -69,13 +68,10 @@ async def mark_sent_many(session: AsyncSession, *,
                          sent: Iterable[tuple[int, int | None, int]]) -> None:
     """``(row id, Telegram's message id, parts sent)`` rows delivered: one statement."""
     now = utcnow()
-    params = [{"row_id": row_id, "tg_id": tg_id, "parts": parts}
+    params = [{"row_id": row_id, "tg_id": tg_id, "parts": parts, "at": now}
               for row_id, tg_id, parts in sent]
     if params:
-        await session.exec(_by_id().values(status="sent", sent_at=now,
-                                           message_id=bindparam("tg_id"),
-                                           parts_sent=bindparam("parts")),
-                           params=params)
+        await session.exec(_MARK_SENT, params=params)
 
 
 async def mark_progress(session: AsyncSession, *, message_id: int, parts_sent: int) -> None:

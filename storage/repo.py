@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import dialect_of, insert_for
 from storage.models import Attachment, Case, CaseEvent, Citizen, Conversation, QueryAttempt, utcnow
 
 BEIJING_OFFSET = timedelta(hours=8)
@@ -38,14 +38,10 @@ class ConversationState:
     updated_at: datetime = field(default_factory=utcnow)
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
 @functools.cache
 def _save_conversations(dialect: str):
     """INSERT … ON CONFLICT (chat_id) DO UPDATE, built once per dialect."""
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_CONVERSATION)
+    stmt = insert_for(dialect)(_CONVERSATION)
     return stmt.on_conflict_do_update(
         index_elements=[_CONVERSATION.c.chat_id],
         set_={name: stmt.excluded[name] for name in ("flow", "step", "data", "updated_at")})
@@ -59,10 +55,6 @@ async def get_conversations(session: AsyncSession, *,
     return {r.chat_id: ConversationState(*r) for r in rows}
 
 
-async def get_conversation(session: AsyncSession, *, chat_id: int) -> ConversationState | None:
-    return (await get_conversations(session, chat_ids=[chat_id])).get(chat_id)
-
-
 async def save_conversations(session: AsyncSession, *,
                              conversations: Iterable[ConversationState]) -> None:
     """Write the conversations (new or not) as they are now, in one statement; flows edit
@@ -70,11 +62,7 @@ async def save_conversations(session: AsyncSession, *,
     params = [{"chat_id": c.chat_id, "user_id": c.user_id, "flow": c.flow, "step": c.step,
                "data": c.data, "updated_at": c.updated_at} for c in conversations]
     if params:
-        await session.exec(_save_conversations(_dialect(session)), params=params)
-
-
-async def save_conversation(session: AsyncSession, *, conversation: ConversationState) -> None:
-    await save_conversations(session, conversations=[conversation])
+        await session.exec(_save_conversations(dialect_of(session)), params=params)
 
 
 async def get_or_create_citizen(session: AsyncSession, *, chat_id: int) -> Citizen:

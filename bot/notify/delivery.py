@@ -128,7 +128,7 @@ class Delivery:
     def enqueue(self, rows: list[Queued]) -> None:
         """Rows just committed by the caller's transaction."""
         for row in rows:
-            self._add(Job(row.id, row.chat_id, row.payload, row.attempts, row.parts_sent))
+            self._add(Job(row.id, row.chat_id, row.payload))
 
     def wake(self) -> None:
         """Look into the table now (rows written by someone else)."""

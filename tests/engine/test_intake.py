@@ -21,7 +21,7 @@ async def cases(app) -> list[Case]:
 
 async def conversation(app, chat_id: int) -> repo.ConversationState:
     async with app.engine.sessions() as s:
-        return await repo.get_conversation(s, chat_id=chat_id)
+        return (await repo.get_conversations(s, chat_ids=[chat_id])).get(chat_id)
 
 
 async def start_wages(chat: Chat) -> None:

@@ -82,15 +82,16 @@ async def test_events_need_an_existing_case(sessions):
 async def test_conversation_state_survives_a_new_session(sessions):
     async with sessions() as s, s.begin():
         conv = repo.ConversationState(chat_id=7_000_000_001, user_id=7_000_000_001,
-                                      flow="intake", step="location", data={"answers": {"employer": "张三"}, "h": [1]})
-        await repo.save_conversation(s, conversation=conv)
+                                      flow="intake", step="location",
+                                      data={"answers": {"employer": "张三"}, "h": [1]})
+        await repo.save_conversations(s, conversations=[conv])
     async with sessions() as s, s.begin():
-        conv = await repo.get_conversation(s, chat_id=7_000_000_001)
+        conv = (await repo.get_conversations(s, chat_ids=[7_000_000_001]))[7_000_000_001]
         assert (conv.flow, conv.step) == ("intake", "location")
         conv.data["answers"]["amount"] = "100"  # edited in place, as flows do
-        await repo.save_conversation(s, conversation=conv)
+        await repo.save_conversations(s, conversations=[conv])
     async with sessions() as s:
-        conv = await repo.get_conversation(s, chat_id=7_000_000_001)
+        conv = (await repo.get_conversations(s, chat_ids=[7_000_000_001]))[7_000_000_001]
         assert conv.data["answers"] == {"employer": "张三", "amount": "100"}
 
 
