@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from bot.engine.types import Incoming, Kind
 from storage import repo
-from tests.engine.test_intake import WAGES
+from tests.conversations.test_intake import WAGES
 
 
 async def test_a_batch_keeps_each_chats_order_and_state(app):

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from bot.engine import scheduler
 from bot.engine.deadlines import SHANGHAI
-from tests.engine.test_rating import told
-from tests.engine.test_staff import (HRSS_CHAT, LEADERS_CHAT, STAFF_CHAT, Staff, buttons,
+from tests.conversations.test_rating import told
+from tests.conversations.test_staff import (HRSS_CHAT, LEADERS_CHAT, STAFF_CHAT, Staff, buttons,
                                      citizen_text, deadlines, events, file_wages, people, reload)
-from tests.engine.test_staff import clock, office, world  # noqa: F401  (fixtures)
+from tests.conversations.test_staff import clock, office, world  # noqa: F401  (fixtures)
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=SHANGHAI)
 

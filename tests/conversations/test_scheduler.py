@@ -12,10 +12,10 @@ from bot.engine import scheduler
 from bot.engine.deadlines import SHANGHAI, default_rules
 from bot.notify.outbox_hook import write_outbox
 from storage.models import CaseDeadline, OutboxMessage
-from tests.engine.test_rating import replied, told
-from tests.engine.test_staff import (HRSS_CHAT, LEADERS_CHAT, accepted, buttons, deadlines,
+from tests.conversations.test_rating import replied, told
+from tests.conversations.test_staff import (HRSS_CHAT, LEADERS_CHAT, accepted, buttons, deadlines,
                                      events, people, reload, routed)
-from tests.engine.test_staff import clock, office, world  # noqa: F401  (fixtures)
+from tests.conversations.test_staff import clock, office, world  # noqa: F401  (fixtures)
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=SHANGHAI)     # a Monday
 

@@ -26,7 +26,7 @@ from storage import cases as case_store
 from storage import repo
 from storage.models import Attachment, Case, CaseDeadline, CaseEvent, utcnow
 from tests.conftest import Chat
-from tests.engine.test_intake import start_wages, wages_answers
+from tests.conversations.test_intake import start_wages, wages_answers
 
 STAFF_CHAT, HRSS_CHAT, HOUSING_CHAT, LEADERS_CHAT = -100, -200, -400, -300
 INTAKE, HRSS, HOUSING, LEADER, NOBODY = 7001, 7101, 7201, 7301, 9999

@@ -41,8 +41,8 @@ from config.settings import PROJECT_DIR
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Case, CaseDeadline, CaseEvent, Citizen, Rating
-from tests.engine.test_staff import INTAKE, LEADER, STAFF_CHAT, Staff
-from tests.engine.test_staff import clock, office  # noqa: F401  (fixtures)
+from tests.conversations.test_staff import INTAKE, LEADER, STAFF_CHAT, Staff
+from tests.conversations.test_staff import clock, office  # noqa: F401  (fixtures)
 
 START, END = date(2026, 3, 1), date(2026, 3, 31)
 NOW = datetime(2026, 4, 10, 12, tzinfo=SHANGHAI)
@@ -214,7 +214,7 @@ async def test_stats_command_replies_with_the_numbers_and_a_chart(office, clock)
 
 
 async def test_a_departments_handler_sees_only_their_department(office, clock):
-    from tests.engine.test_staff import HRSS, HRSS_CHAT
+    from tests.conversations.test_staff import HRSS, HRSS_CHAT
 
     app, world = await office()
     await load_known_set(app.engine.sessions)
