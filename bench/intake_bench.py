@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import build_app  # noqa: E402
-from bot.engine.types import Incoming, Kind  # noqa: E402
+from bot.chat import Incoming, Kind  # noqa: E402
 from config.settings import Settings  # noqa: E402
 
 DESCRIPTIONS = [

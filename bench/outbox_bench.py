@@ -38,7 +38,7 @@ from bot.frontends.runner import limits_from  # noqa: E402
 from bot.frontends.telegram import make_api  # noqa: E402
 from bot.notify.delivery import Delivery  # noqa: E402
 from bot.notify.messages import to_payload  # noqa: E402
-from bot.engine.types import Outgoing  # noqa: E402
+from bot.chat import Outgoing  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from storage import outbox  # noqa: E402
 from storage.models import OutboxMessage  # noqa: E402

@@ -1,4 +1,5 @@
-"""Assembles the framework-free application: settings → storage → nlp → engine.
+"""Assembles the framework-free application: settings → storage → catalog → case service →
+conversations (the registry of flows, buttons and commands) → engine.
 
 Front ends get an ``App`` and only translate between their framework and ``Engine.handle``.
 """
@@ -9,9 +10,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.engine.core import ClassifierSource, Engine, OutgoingHook
+from bot.conversations import buttons, intake, menu, progress, rating, staff, supplement
+from bot.conversations.common import stale_button
+from bot.conversations.context import ClassifierSource
+from bot.conversations.engine import Engine, OutgoingHook
+from bot.conversations.flow import Registry
+from cases.service import Access, CaseService
 from config.catalog import Catalog
 from config.settings import Settings
+from nlp import load_classifier
 from nlp.api import Classifier
 from storage.db import create_engine, session_factory, write_gate
 from storage.migrate import upgrade
@@ -27,20 +34,34 @@ class App:
         await self.db.dispose()
 
 
-def default_classifier_loader(settings: Settings) -> Callable[[], Classifier]:
-    def load() -> Classifier:
-        from nlp import load_classifier
+def registry() -> Registry:
+    """Every conversation, button and command of the chat, in one place."""
+    return Registry(
+        flows={intake.NAME: intake, progress.NAME: progress, supplement.NAME: supplement,
+               rating.NAME: rating},
+        buttons={
+            buttons.Menu: menu.on_button, buttons.Intake: intake.on_button,
+            buttons.AskQuery: progress.on_ask_query, buttons.OpenCase: progress.on_open_case,
+            buttons.AddInfo: progress.on_add_info, buttons.Supplement: supplement.on_button,
+            buttons.RateOverall: rating.on_overall, buttons.RateAspect: rating.on_aspect,
+            buttons.NoComment: rating.on_no_comment, buttons.AskReview: rating.on_ask_review,
+            buttons.CancelReview: rating.on_cancel_review,
+        },
+        commands=menu.COMMANDS,
+        idle=menu.idle_input,
+        unknown_command=menu.unknown_command,
+        stale_button=stale_button,
+        staff=staff.on_staff_event,
+        staff_buttons=staff.BUTTONS,
+    )
 
-        return load_classifier(settings.config_dir)
 
-    return load
-
-
-def default_router(settings: Settings) -> Callable[[str, str, str], str]:
-    from nlp import route_category
-
-    return lambda level1, level2, level3: route_category(level1, level2, level3,
-                                                         config_dir=settings.config_dir)
+def access(settings: Settings, catalog: Catalog) -> Access:
+    """Who may act on cases, from the settings (intake staff) and the catalog (departments'
+    handlers, leaders): the same for the chat and everything else."""
+    return Access(intake=frozenset(settings.staff_user_ids),
+                  handlers={key: frozenset(dep.staff) for key, dep in catalog.departments.items()},
+                  leaders=frozenset(leader.user_id for leader in catalog.leaders))
 
 
 async def build_app(settings: Settings, *, migrate: bool = True,
@@ -51,9 +72,12 @@ async def build_app(settings: Settings, *, migrate: bool = True,
     if migrate:
         await upgrade(settings.database_url)
     db = create_engine(settings.database_url)
-    source = ClassifierSource(classifier_loader or default_classifier_loader(settings))
+    catalog = Catalog(settings.config_dir)
+    source = ClassifierSource(classifier_loader
+                              or (lambda: load_classifier(settings.config_dir)))
     source.warm_up()
-    engine = Engine(sessions=session_factory(db), catalog=Catalog(settings.config_dir),
-                    classifier=source, settings=settings, route=default_router(settings),
+    engine = Engine(sessions=session_factory(db), catalog=catalog,
+                    casework=CaseService(catalog.lifecycle, access(settings, catalog)),
+                    classifier=source, settings=settings, registry=registry(),
                     on_outgoing=on_outgoing, write_gate=write_gate(settings.database_url))
     return App(settings=settings, db=db, engine=engine)

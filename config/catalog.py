@@ -1,16 +1,22 @@
-"""The data files under config/ loaded into plain objects: departments, questions, texts."""
+"""Everything under the configured folder, loaded once into one ``Catalog`` and passed in:
+texts, departments, questions, leaders, rating, the category tree, routing, and the case
+lifecycle with its deadlines and holiday calendar."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from cases.deadlines import DeadlineRules, WorkCalendar, load_rules
+from cases.lifecycle import Lifecycle, load_lifecycle
 from config.settings import CONFIG_DIR
+from nlp.rules import RoutingRules, read_yaml
+from nlp.taxonomy import Taxonomy
+from storage.models import Rating
 
 
-def load_yaml(name: str, config_dir: Path = CONFIG_DIR):
+def load_yaml(name: str, config_dir: Path):
     with open(config_dir / name, encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
@@ -22,6 +28,12 @@ class Department:
     chat_id: int | None = None
     staff: tuple[int, ...] = ()
     confidential: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Leader:
+    user_id: int
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +52,16 @@ class CategoryRules:
     anonymous: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class RatingConfig:
+    """config/rating.yaml: the aspects asked after the overall rating, and the weights of 满意率."""
+
+    aspects: dict[str, str]
+    scores: tuple[int, ...]
+    comment_max_chars: int
+    weights: dict[str, float]
+
+
 class Texts(dict):
     """``texts.name`` or ``texts("name", **values)``."""
 
@@ -53,32 +75,58 @@ class Texts(dict):
         return self[key].format(**values)
 
 
-@dataclass
 class Catalog:
-    config_dir: Path = CONFIG_DIR
-    _questions: dict = field(init=False, repr=False)
-    _rules: dict = field(init=False, repr=False, default_factory=dict)
+    """The configuration files of one folder (``Settings.config_dir``), each read once."""
 
-    def __post_init__(self) -> None:
-        self._questions = load_yaml("questions.yaml", self.config_dir)
-
-    @cached_property
-    def texts(self) -> Texts:
-        return Texts(load_yaml("texts.yaml", self.config_dir))
-
-    @cached_property
-    def departments(self) -> dict[str, Department]:
-        raw = load_yaml("departments.yaml", self.config_dir)
-        return {
+    def __init__(self, config_dir: Path = CONFIG_DIR):
+        self.config_dir = Path(config_dir)
+        read = self._read
+        self.texts = Texts(read("texts.yaml"))
+        self.departments = {
             key: Department(key=key, name=row["name"], chat_id=row.get("chat_id"),
                             staff=tuple(row.get("staff") or ()),
                             confidential=bool(row.get("confidential", False)))
-            for key, row in raw.items()
-        }
+            for key, row in read("departments.yaml").items()}
+        self.leaders = tuple(Leader(int(row["user_id"]), str(row["name"]))
+                             for row in read("leaders.yaml", {}).get("leaders") or ())
+        calendar = WorkCalendar.load(self.config_dir / "holidays.yaml")
+        self.deadlines: DeadlineRules = load_rules(self.config_dir / "deadlines.yaml", calendar)
+        self.lifecycle: Lifecycle = load_lifecycle(self.config_dir / "lifecycle.yaml",
+                                                   self.deadlines)
+        self.rating = self._rating(read("rating.yaml"))
+        self.taxonomy = Taxonomy.load(self.config_dir)
+        self.routing = RoutingRules(read_yaml(self.config_dir / "routing.yaml"))
+        self._questions = read("questions.yaml")
+        self._rules: dict[tuple[str, str, str], CategoryRules] = {}
+
+    def _read(self, name: str, missing=None):
+        if missing is not None and not (self.config_dir / name).exists():
+            return missing
+        return load_yaml(name, self.config_dir) or {}
+
+    @staticmethod
+    def _rating(raw: dict) -> RatingConfig:
+        for key in raw.get("aspects") or {}:
+            if key not in Rating.model_fields or key in ("id", "case_id", "overall", "comment"):
+                raise ValueError(f"rating.yaml: aspect {key!r} is not a column of Rating")
+        return RatingConfig(
+            aspects=dict(raw.get("aspects") or {}),
+            scores=tuple(int(s) for s in raw.get("scores") or (1, 2, 3, 4, 5)),
+            comment_max_chars=int(raw.get("comment_max_chars", 500)),
+            weights={k: float(v) for k, v in (raw.get("satisfaction_weights") or {}).items()})
 
     def department_name(self, key: str) -> str:
         dep = self.departments.get(key)
         return dep.name if dep else key
+
+    def route(self, category: list[str] | tuple[str, ...], text: str) -> str:
+        """The department for a complaint: its category and, where a rule names words, its
+        text (wages on a construction site go to 住建局). Every path routes through here."""
+        level1, level2, level3 = (list(category) + ["", "", ""])[:3]
+        return self.routing.route(level1, level2, level3, text).department
+
+    def flag_label(self, flag: str) -> str:
+        return self.texts.get(f"flag_label_{flag}", flag)
 
     def rules_for(self, level1: str, level2: str = "", level3: str = "") -> CategoryRules:
         """Questions and options for a category: the most specific configured path wins,

@@ -74,11 +74,11 @@ async def get_or_create_citizen(session: AsyncSession, *, chat_id: int) -> Citiz
     return citizen
 
 
-async def create_case(session: AsyncSession, *, citizen: Citizen, actor: str = "citizen",
-                      attachments: list[dict] = (), at: datetime | None = None,
-                      **fields) -> Case:
-    """Register a case: number and query code at once, its attachments, and the first event.
-    ``at``: the registration time (the engine's clock), now by default."""
+async def create_case(session: AsyncSession, *, citizen: Citizen, note: str,
+                      actor: str = "citizen", attachments: list[dict] = (),
+                      at: datetime | None = None, **fields) -> Case:
+    """Register a case: number and query code at once, its attachments, and the first event
+    (with ``note``). ``at``: the registration time (the engine's clock), now by default."""
     now = at or utcnow()
     case = Case(citizen_id=citizen.id, number=f"pending-{secrets.token_hex(8)}",
                 query_code=f"{secrets.randbelow(10**6):06d}", created_at=now, updated_at=now,
@@ -90,7 +90,7 @@ async def create_case(session: AsyncSession, *, citizen: Citizen, actor: str = "
         session.add(Attachment(case_id=case.id, file_id=item["file_id"],
                                media=item.get("media", "photo")))
     session.add(CaseEvent(case_id=case.id, at=now, actor=actor, action="registered",
-                          to_status=case.status, note="登记"))
+                          to_status=case.status, note=note))
     await session.flush()
     return case
 
@@ -128,15 +128,16 @@ async def count_attachments(session: AsyncSession, *, case_id: int) -> int:
 
 
 async def query_failures(session: AsyncSession, *, chat_id: int, since: datetime) -> int:
+    """Wrong query codes this chat sent after ``since`` (a sliding window)."""
     stmt = select(func.coalesce(func.sum(QueryAttempt.failures), 0)).where(
-        QueryAttempt.chat_id == chat_id, QueryAttempt.window_start >= since)
+        QueryAttempt.chat_id == chat_id, QueryAttempt.window_start > since)
     return int((await session.exec(stmt)).one())
 
 
-async def record_query_failure(session: AsyncSession, *, chat_id: int, window_start: datetime) -> None:
+async def record_query_failure(session: AsyncSession, *, chat_id: int, at: datetime) -> None:
+    """One wrong query code, kept with its own time so the window slides with the clock."""
     stmt = select(QueryAttempt).where(QueryAttempt.chat_id == chat_id,
-                                      QueryAttempt.window_start == window_start)
-    row = (await session.exec(stmt)).first() or QueryAttempt(chat_id=chat_id,
-                                                             window_start=window_start)
+                                      QueryAttempt.window_start == at)
+    row = (await session.exec(stmt)).first() or QueryAttempt(chat_id=chat_id, window_start=at)
     row.failures += 1
     session.add(row)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from bot.app import App, build_app
-from bot.engine.types import Incoming, Kind, Outgoing
+from bot.chat import Incoming, Kind, Outgoing
 from config.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("HUIYIN_TEST_PG", "postgresql://127.0.0.1:5432/test")

@@ -21,7 +21,7 @@ from aiogram.types import (BotCommand, BufferedInputFile, InlineKeyboardButton,
                            ReplyKeyboardRemove, Update)
 from aiohttp import BytesPayload
 
-from bot.engine.types import Button
+from bot.chat import Button
 from bot.frontends.translate import translate_update
 from bot.notify.api import (CONTACT_BUTTON, Permanent, Received, ReplyKeyboard, RetryAfter,
                             Translated, Transient)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import build_app
-from bot.engine.scheduler import scheduler_loop
-from bot.engine.types import Incoming, Kind, Outgoing
+from bot.conversations.reminders import scheduler_loop
+from bot.chat import Incoming, Kind, Outgoing
 from config.settings import Settings
 
 CITIZEN_CHAT = 10001

@@ -16,7 +16,7 @@ from telegram.error import (BadRequest, Forbidden, NetworkError, RetryAfter as P
                             TelegramError as PtbTelegramError)
 from telegram.request import HTTPXRequest
 
-from bot.engine.types import Button
+from bot.chat import Button
 from bot.frontends.translate import translate_update
 from bot.notify.api import (CONTACT_BUTTON, Permanent, Received, ReplyKeyboard, RetryAfter,
                             Translated, Transient)

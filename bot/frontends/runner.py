@@ -35,8 +35,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.app import App
-from bot.engine.scheduler import scheduler_loop
-from bot.engine.types import Incoming, Kind, Outgoing
+from bot.conversations.reminders import scheduler_loop
+from bot.chat import Incoming, Kind, Outgoing
 from bot.notify.api import BotApi, Received, RetryAfter, TelegramError, Translated
 from bot.notify.delivery import Delivery, Limits
 from bot.notify.messages import remove_buttons_payload, to_payload

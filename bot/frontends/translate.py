@@ -3,7 +3,7 @@ name their fields alike (``message.chat.id``, ``from_user``, ``photo[-1].file_id
 function serves both front ends."""
 from __future__ import annotations
 
-from bot.engine.types import Incoming, Kind
+from bot.chat import Incoming, Kind
 from bot.notify.api import Translated
 
 _OTHER_MEDIA = ("sticker", "voice", "video", "video_note", "audio", "animation", "location",

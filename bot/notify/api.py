@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.engine.types import Button, Incoming
+from bot.chat import Button, Incoming
 
 ReplyKeyboard = Literal["contact", "remove"] | None
 

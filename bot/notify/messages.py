@@ -11,7 +11,7 @@ import base64
 import re
 from dataclasses import dataclass, field
 
-from bot.engine.types import Button, Outgoing
+from bot.chat import Button, Outgoing
 from bot.notify.api import CONTACT_BUTTON, ReplyKeyboard
 
 MAX_TEXT = 4096

@@ -8,7 +8,7 @@ from contextvars import ContextVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.engine.types import Outgoing
+from bot.chat import Outgoing
 from bot.notify.messages import to_payload
 from storage import outbox
 from storage.outbox import Queued

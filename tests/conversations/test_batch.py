@@ -1,7 +1,7 @@
 """Several updates handled in one transaction, as the Telegram runner handles a getUpdates batch."""
 from __future__ import annotations
 
-from bot.engine.types import Incoming, Kind
+from bot.chat import Incoming, Kind
 from storage import repo
 from tests.conversations.test_intake import WAGES
 

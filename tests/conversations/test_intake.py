@@ -5,7 +5,7 @@ import asyncio
 
 from sqlmodel import select
 
-from bot.engine.types import Incoming, Kind
+from bot.chat import Incoming, Kind
 from storage import repo
 from storage.models import Attachment, Case
 from tests.conftest import Chat

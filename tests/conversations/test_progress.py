@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.engine.deadlines import SHANGHAI
+from cases.deadlines import SHANGHAI
 from tests.conftest import Chat
 from tests.conversations.test_staff import HOUSING, HOUSING_CHAT, Staff, people, reload, routed
 from tests.conversations.test_staff import clock, office, world  # noqa: F401  (fixtures)

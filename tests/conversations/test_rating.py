@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.engine.types import Kind
+from bot.chat import Kind
 from storage.models import Rating
 from tests.conftest import Chat
 from tests.conversations.test_staff import (HRSS_CHAT, STAFF_CHAT, Staff, World, accepted, buttons,

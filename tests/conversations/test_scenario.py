@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.engine import scheduler
-from bot.engine.deadlines import SHANGHAI
+from bot.conversations import reminders as scheduler
+from cases.deadlines import SHANGHAI
 from tests.conversations.test_rating import told
 from tests.conversations.test_staff import (HRSS_CHAT, LEADERS_CHAT, STAFF_CHAT, Staff, buttons,
                                      citizen_text, deadlines, events, file_wages, people, reload)

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import select
 
-from bot.engine import scheduler
-from bot.engine.deadlines import SHANGHAI, default_rules
+from bot.conversations import reminders as scheduler
+from cases.deadlines import SHANGHAI
 from bot.notify.outbox_hook import write_outbox
 from storage.models import CaseDeadline, OutboxMessage
 from tests.conversations.test_rating import replied, told
@@ -47,7 +47,7 @@ async def test_the_handler_is_reminded_once_at_80_percent_even_across_restarts(o
     intake, handler, chat = people(world)
     case = await accepted(world, intake, handler, chat)
     row = await handling(app, case)
-    remind_at = default_rules().remind_time("handling", row.started_at, row.due_at)
+    remind_at = app.engine.catalog.deadlines.remind_time("handling", row.started_at, row.due_at)
     assert row.remind_at == remind_at == row.started_at + (row.due_at - row.started_at) * 0.8
 
     clock.now = remind_at - timedelta(minutes=1)

@@ -18,8 +18,9 @@ import yaml
 from sqlmodel import select
 
 from bot.app import build_app
-from bot.engine.deadlines import deadline_for
-from bot.engine.types import Incoming, Kind, Outgoing
+from cases.deadlines import deadline_for
+from bot.chat import Incoming, Kind, Outgoing
+from config.catalog import Catalog
 from config.settings import CONFIG_DIR, Settings
 from nlp.api import Flag
 from storage import cases as case_store
@@ -29,6 +30,7 @@ from tests.conftest import Chat
 from tests.conversations.test_intake import start_wages, wages_answers
 
 STAFF_CHAT, HRSS_CHAT, HOUSING_CHAT, LEADERS_CHAT = -100, -200, -400, -300
+RULES = Catalog().deadlines
 INTAKE, HRSS, HOUSING, LEADER, NOBODY = 7001, 7101, 7201, 7301, 9999
 
 
@@ -123,6 +125,12 @@ def config_dir(tmp_path):
     (target / "leaders.yaml").write_text(
         yaml.safe_dump({"leaders": [{"user_id": LEADER, "name": "王局长"}]}, allow_unicode=True),
         encoding="utf-8")
+    # wages cases stay with 人社局 alone, even on a construction site (see OneDepartment)
+    routing = yaml.safe_load((target / "routing.yaml").read_text(encoding="utf-8"))
+    routing["rules"] = [r for r in routing["rules"]
+                        if not (r.get("level3") == "工资发放" and r["department"] != "hrss")]
+    (target / "routing.yaml").write_text(yaml.safe_dump(routing, allow_unicode=True),
+                                         encoding="utf-8")
     return target
 
 
@@ -138,10 +146,10 @@ class Flagging:
 
 
 class OneDepartment:
-    """The real classifier's categories, with wages cases kept with 人社局 alone and no flags of
-    its own: these tests are about staff work on one department's case (routing wages on a
-    construction site to 住建局, and flagging collective cases, are tested with the classifier;
-    ``Flagging`` adds a flag on purpose)."""
+    """The real classifier's categories with no flags of its own, and (with the routing of
+    ``config_dir``) wages cases kept with 人社局 alone: these tests are about staff work on one
+    department's case (routing wages on a construction site to 住建局, and flagging collective
+    cases, are tested with the real config; ``Flagging`` adds a flag on purpose)."""
 
     def __init__(self, inner):
         self.inner = inner
@@ -256,7 +264,7 @@ async def test_new_case_goes_to_its_department_chat_with_masked_phone_and_first_
     assert not world.in_chat(STAFF_CHAT) and not world.in_chat(LEADERS_CHAT)
     routing = (await deadlines(world.app, case))["routing"]
     assert routing.stopped_at is None
-    assert routing.due_at == deadline_for("routing", case.created_at).due
+    assert routing.due_at == deadline_for("routing", case.created_at, rules=RULES).due
 
 
 async def test_flagged_cases_also_go_to_the_leaders_chat(office):
@@ -357,7 +365,7 @@ async def test_route_then_accept_tells_the_citizen_writes_events_and_runs_the_li
     assert limits["routing"].stopped_at == clock.now
     assert limits["acceptance_notice"].stopped_at == clock.now
     assert limits["handling"].stopped_at is None
-    assert limits["handling"].due_at == deadline_for("handling", clock.now).due
+    assert limits["handling"].due_at == deadline_for("handling", clock.now, rules=RULES).due
 
 
 async def test_the_pressed_message_gets_the_new_buttons_so_old_ones_cannot_act_twice(world):
@@ -515,7 +523,7 @@ async def test_extension_over_thirty_days_is_refused_then_a_valid_one_is_told(wo
     assert "延长20日" in told and "逐一核实 &amp; 调取证据" in told
     handling = (await deadlines(world.app, case))["handling"]
     assert handling.extension_days == 20 and handling.due_at > before
-    assert handling.due_at == deadline_for("handling", handling.started_at,
+    assert handling.due_at == deadline_for("handling", handling.started_at, rules=RULES,
                                            extension_days=20).due
     assert (await reload(world.app, case)).status == "extended"
 
@@ -590,7 +598,8 @@ async def test_request_info_pauses_the_clock_and_the_citizens_answer_resumes_it(
     assert after.paused_since is None
     handling = (await deadlines(world.app, case))["handling"]
     assert handling.paused_at is None and handling.paused_days == 3
-    assert handling.due_at == deadline_for("handling", handling.started_at, paused_days=3).due
+    assert handling.due_at == deadline_for("handling", handling.started_at, rules=RULES,
+                                           paused_days=3).due
     log = await events(world.app, case)
     assert [e.action for e in log][-2:] == ["request_info", "info_received"]
     assert log[-1].role == "citizen"

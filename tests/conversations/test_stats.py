@@ -33,9 +33,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from bot.engine import stats
-from bot.engine.deadlines import SHANGHAI, end_of_day
-from bot.engine.types import Outgoing
+from bot.conversations import report
+from cases import stats
+from cases.deadlines import SHANGHAI, end_of_day
+from bot.chat import Outgoing
 from config.catalog import Catalog
 from config.settings import PROJECT_DIR
 from storage.db import create_engine, session_factory
@@ -43,6 +44,9 @@ from storage.migrate import upgrade
 from storage.models import Case, CaseDeadline, CaseEvent, Citizen, Rating
 from tests.conversations.test_staff import INTAKE, LEADER, STAFF_CHAT, Staff
 from tests.conversations.test_staff import clock, office  # noqa: F401  (fixtures)
+
+CATALOG = Catalog()
+NUMBERS = dict(lifecycle=CATALOG.lifecycle, weights=CATALOG.rating.weights)
 
 START, END = date(2026, 3, 1), date(2026, 3, 31)
 NOW = datetime(2026, 4, 10, 12, tzinfo=SHANGHAI)
@@ -126,7 +130,8 @@ async def known(sqlite_url):
 
 async def compute(sessions, department=None):
     async with sessions() as s:
-        return await stats.compute(s, start=START, end=END, now=NOW, department=department)
+        return await stats.compute(s, start=START, end=END, now=NOW, department=department,
+                                   **NUMBERS)
 
 
 async def test_the_numbers_on_the_known_set(known):
@@ -163,7 +168,7 @@ async def test_the_numbers_for_one_department(known):
 
 
 async def test_the_text_shows_each_number_with_its_n(known):
-    text = stats.format_stats(await compute(known), Catalog())
+    text = report.format_stats(await compute(known), Catalog())
     for expected in ("受理案件：7 件", "办结率：71.4%（5/7", "按期办结率：80.0%（4/5",
                      "满意率：63.3%（n=3，满意1件、基本满意1件、不满意1件",
                      "参评率：60.0%（3/5", "劳动和社会保障 4件（57.1%）",
@@ -174,18 +179,19 @@ async def test_the_text_shows_each_number_with_its_n(known):
 
 async def test_an_empty_period_says_so_instead_of_dividing_by_zero(known):
     async with known() as s:
-        st = await stats.compute(s, start=date(2025, 1, 1), end=date(2025, 1, 31), now=NOW)
+        st = await stats.compute(s, start=date(2025, 1, 1), end=date(2025, 1, 31), now=NOW,
+                                 **NUMBERS)
     assert st.received == 0 and st.closure.value is None
-    text = stats.format_stats(st, Catalog())
+    text = report.format_stats(st, Catalog())
     assert "办结率：—（0/0" in text and "满意率：—（n=0" in text
-    assert stats.render_chart(st, Catalog()).startswith(b"\x89PNG")
+    assert report.render_chart(st, Catalog()).startswith(b"\x89PNG")
 
 
 async def test_the_chart_is_a_png_with_its_chinese_labels_rendered(known):
     st = await compute(known)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        png = stats.render_chart(st, Catalog())
+        png = report.render_chart(st, Catalog())
     glyphs = [str(w.message) for w in caught if "Glyph" in str(w.message)
               or "missing from" in str(w.message)]
     assert glyphs == []

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.app import build_app
-from bot.engine.types import Button, Outgoing
+from bot.chat import Button, Outgoing
 from bot.frontends.telegram import make_api
 from bot.notify.delivery import Delivery, Limits
 from bot.notify.messages import split_html, to_payload

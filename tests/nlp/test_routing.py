@@ -1,3 +1,4 @@
+from config.catalog import Catalog
 from pathlib import Path
 
 import pytest
@@ -47,9 +48,8 @@ def test_classification_carries_department_key(classifier):
     assert result.also_departments == ["housing"]
 
 
-def test_route_category_for_the_engine():
-    from nlp import route_category
-
-    assert route_category("城乡建设", "住房保障与房地产", "房产证登记、办理") == "natural_resources"
-    assert route_category("纪检监察") == "discipline"
-    assert route_category("劳动和社会保障", "工资福利", "工资发放", text="工地包工头欠工资") == "housing"
+def test_catalog_routes_a_category_with_its_text():
+    catalog = Catalog()
+    assert catalog.route(["城乡建设", "住房保障与房地产", "房产证登记、办理"], "") == "natural_resources"
+    assert catalog.route(["纪检监察"], "") == "discipline"
+    assert catalog.route(["劳动和社会保障", "工资福利", "工资发放"], "工地包工头欠工资") == "housing"

@@ -32,7 +32,7 @@ async def new_case(session, chat_id: int, **fields) -> Case:
                   department="hrss", description="老板拖欠三个月工资", phone="13812345678",
                   answers={"employer": "某建筑公司", "amount": "35000"}, flags=["collective"])
     values.update(fields)
-    return await repo.create_case(session, citizen=citizen,
+    return await repo.create_case(session, citizen=citizen, note="登记",
                                   attachments=[{"file_id": "f1", "media": "photo"}], **values)
 
 
@@ -115,15 +115,19 @@ async def test_conversations_of_several_chats_load_and_save_together(sessions):
 
 
 async def test_wrong_query_codes_are_counted_per_chat(sessions):
+    from datetime import timedelta
+
     from storage.models import utcnow
 
-    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    now = utcnow()
     async with sessions() as s, s.begin():
         for _ in range(3):
-            await repo.record_query_failure(s, chat_id=30, window_start=now)
+            await repo.record_query_failure(s, chat_id=30, at=now)
+    an_hour_ago = now - timedelta(hours=1)
     async with sessions() as s:
-        assert await repo.query_failures(s, chat_id=30, since=now) == 3
-        assert await repo.query_failures(s, chat_id=31, since=now) == 0
+        assert await repo.query_failures(s, chat_id=30, since=an_hour_ago) == 3
+        assert await repo.query_failures(s, chat_id=31, since=an_hour_ago) == 0
+        assert await repo.query_failures(s, chat_id=30, since=now) == 0   # the window slides
 
 
 async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url):

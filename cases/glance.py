@@ -1,7 +1,6 @@
-"""A case at a glance, for citizens and staff: its traffic light, its next date, and its
-timeline in plain words. The rules are config: lights and the statuses that have one in
-``config/deadlines.yaml`` (``traffic_lights``), which limits citizens see (``schedule``), the
-citizen's words for each event in ``config/lifecycle.yaml`` (``timeline``)."""
+"""A case at a glance, for citizens and staff: its traffic light and its next date. The rules
+are config: lights and the statuses that have one in ``deadlines.yaml`` (``traffic_lights``),
+which limits citizens see (``schedule``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,9 +11,7 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.engine.deadlines import DeadlineRules, days_elapsed, local_date, traffic_light
-from bot.engine.lifecycle import Lifecycle, default_lifecycle
-from bot.engine.render import esc, shorten
+from cases.deadlines import DeadlineRules, days_elapsed, local_date, traffic_light
 from storage.models import Case, CaseDeadline, CaseEvent
 
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2}
@@ -24,10 +21,6 @@ LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2}
 class Light:
     colour: str     # "green", "yellow" or "red"
     days: int       # days without reply
-
-
-def table() -> Lifecycle:
-    return default_lifecycle()
 
 
 # ---------------------------------------------------------------- traffic lights
@@ -57,17 +50,10 @@ def light_of(case: Case, since: datetime | None, now: datetime,
 
 
 async def lights_of(session: AsyncSession, cases: list[Case], now: datetime,
-                    rules: DeadlineRules | None = None) -> dict[int, Light | None]:
-    rules = rules or table().rules
+                    rules: DeadlineRules) -> dict[int, Light | None]:
     since = await waiting_since(session, [c.id for c in cases if c.status in rules.waiting],
                                 rules)
     return {c.id: light_of(c, since.get(c.id), now, rules) for c in cases}
-
-
-def light_words(t, light: Light | None) -> str:
-    if light is None:
-        return ""
-    return t("light", mark=t[f"light_{light.colour}"], days=light.days)
 
 
 # ---------------------------------------------------------------- the next date
@@ -94,16 +80,6 @@ def next_deadline(rows: list[CaseDeadline], now: datetime, rules: DeadlineRules,
     return min(candidates, key=lambda r: r.due_at, default=None)
 
 
-def deadline_words(t, row: CaseDeadline | None, now: datetime, rules: DeadlineRules) -> str:
-    if row is None:
-        return ""
-    label = rules.limits[row.kind].label if row.kind in rules.limits else row.kind
-    if row.paused_at is not None:
-        return t("next_paused", label=label)
-    key = "next_overdue" if row.due_at <= now else "next_date"
-    return t(key, label=label, day=last_day(row))
-
-
 async def running_of(session: AsyncSession, case_ids: Iterable[int]) -> dict[int, list]:
     ids = list(case_ids)
     found: dict[int, list[CaseDeadline]] = {i: [] for i in ids}
@@ -113,30 +89,3 @@ async def running_of(session: AsyncSession, case_ids: Iterable[int]) -> dict[int
         for row in (await session.exec(stmt)).all():
             found[row.case_id].append(row)
     return found
-
-
-# ---------------------------------------------------------------- the citizen's timeline
-
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
-def shown_to_citizen(action: str) -> bool:
-    return action in table().timeline
-
-
-def event_words(event: CaseEvent) -> str | None:
-    """The event as the citizen reads it (HTML-escaped), or None when it is staff-only."""
-    lifecycle = table()
-    words = lifecycle.timeline.get(event.action)
-    if words is None:
-        return None
-    values = _Blank()
-    for key, value in (event.fields or {}).items():
-        if key == "outcome" and value in lifecycle.outcomes:
-            value = lifecycle.outcomes[value].label
-        elif key == "rating" and value in lifecycle.ratings:
-            value = lifecycle.ratings[value].label
-        values[key] = esc(shorten(str(value), 300))
-    return words.format_map(values)

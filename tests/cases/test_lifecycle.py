@@ -5,14 +5,25 @@ import re
 from datetime import datetime
 
 import pytest
+import yaml
 
-from bot.engine.deadlines import SHANGHAI, deadline_for, default_calendar
-from bot.engine.lifecycle import (
-    Action, CaseStatus, Role, TransitionPlan, TransitionRefused, default_lifecycle,
-    load_lifecycle, plan_transition,
+from cases.deadlines import SHANGHAI, deadline_for
+from cases.lifecycle import (
+    Action, CaseStatus, Role, TransitionPlan, TransitionRefused,
+    load_lifecycle,
 )
+from cases.lifecycle import plan_transition as plan_with_table
+from config.catalog import Catalog
+from config.settings import CONFIG_DIR
 
-TABLE = default_lifecycle()
+TABLE = Catalog().lifecycle
+
+
+def plan_transition(*args, **kw) -> TransitionPlan:
+    """The table's one question, asked of the configured table."""
+    return plan_with_table(*args, lifecycle=TABLE, **kw)
+
+
 NOW = datetime(2026, 3, 20, 10, tzinfo=SHANGHAI)
 LONG_AGO = datetime(2026, 1, 1, tzinfo=SHANGHAI)     # a window that has closed
 LATER = datetime(2026, 12, 31, tzinfo=SHANGHAI)      # a window still open
@@ -51,11 +62,11 @@ def test_every_status_has_a_chinese_label():
                 "replied": "已答复办结", "rated": "已评价", "review_requested": "已申请复查",
                 "under_review": "复查中", "reviewed": "已出具复查意见", "second_review": "复核中",
                 "closed": "已办结归档"}
-    assert {s.value: s.label for s in CaseStatus} == expected
+    assert {s.value: TABLE.status_label(s) for s in CaseStatus} == expected
 
 
 def test_every_action_and_role_has_a_label():
-    assert all(re.search(r"[\u4e00-\u9fff]", a.label) for a in Action)
+    assert all(re.search(r"[\u4e00-\u9fff]", TABLE.action_label(a)) for a in Action)
     assert [r.value for r in Role] == ["citizen", "intake", "handler", "leader", "system"]
 
 
@@ -83,7 +94,7 @@ def test_every_row_is_allowed_for_each_of_its_roles(row):
             row.status, row.to, row.action, role)
         assert (plan.starts, plan.stops, plan.pauses, plan.resumes) == (
             row.starts, row.stops, row.pauses, row.resumes)
-        assert plan.note.startswith(row.action.label)
+        assert plan.note.startswith(TABLE.action_label(row.action))
         if row.notify is None:
             assert plan.citizen_message is None
         else:
@@ -131,7 +142,7 @@ def test_decline_tells_why_and_where_to_go():
 
 
 def test_objection_returns_the_case_to_intake_with_the_reason():
-    due = deadline_for("objection", datetime(2026, 9, 29, tzinfo=SHANGHAI), default_calendar()).due
+    due = deadline_for("objection", datetime(2026, 9, 29, tzinfo=SHANGHAI), rules=TABLE.rules).due
     plan = plan_transition("routed", "object", "handler", fields={"reason": "应由市场监管局办理"},
                            now=datetime(2026, 10, 12, 17, tzinfo=SHANGHAI),
                            deadlines={"objection": due})
@@ -142,7 +153,7 @@ def test_objection_returns_the_case_to_intake_with_the_reason():
 
 
 def test_objection_after_5_working_days_is_refused():
-    due = deadline_for("objection", datetime(2026, 9, 29, tzinfo=SHANGHAI), default_calendar()).due
+    due = deadline_for("objection", datetime(2026, 9, 29, tzinfo=SHANGHAI), rules=TABLE.rules).due
     with pytest.raises(TransitionRefused, match="已超过交办异议期限（5个工作日）"):
         plan_transition("routed", "object", "handler", fields={"reason": "不属本单位"},
                         now=datetime(2026, 10, 13, 0, 1, tzinfo=SHANGHAI),
@@ -230,7 +241,7 @@ def test_a_rating_after_the_rating_window_is_refused():
 
 def test_review_request_after_30_days_is_refused():
     replied = datetime(2026, 3, 2, 9, tzinfo=SHANGHAI)
-    due = deadline_for("review_request", replied, default_calendar()).due   # end of Apr 1
+    due = deadline_for("review_request", replied, rules=TABLE.rules).due   # end of Apr 1
     args = dict(fields={"reason": "不服"}, deadlines={"review_request": due})
     plan = plan_transition("rated", "request_review", "citizen",
                            now=datetime(2026, 4, 1, 23, tzinfo=SHANGHAI), **args)
@@ -262,7 +273,7 @@ def test_no_archiving_while_the_citizen_may_still_ask_for_review():
     ("closed", "send_back", "leader"),
 ])
 def test_illegal_action_in_this_state(status, action, role):
-    label = CaseStatus(status).label
+    label = TABLE.status_label(status)
     with pytest.raises(TransitionRefused, match=f"案件当前状态为「{label}」"):
         plan_transition(status, action, role, fields=GOOD_FIELDS, now=NOW, deadlines={})
 
@@ -358,7 +369,10 @@ def test_a_case_from_registration_to_second_review():
 
 # --- the table file is checked when loaded --------------------------------------------------------
 
-BASE = """
+LABELS = yaml.safe_dump({key: yaml.safe_load((CONFIG_DIR / "lifecycle.yaml").read_text())[key]
+                        for key in ("statuses", "actions", "roles", "refusals", "day_units")},
+                       allow_unicode=True)
+BASE = LABELS + """
 fields: {reason: 理由}
 transitions:
   - {from: registered, action: decline, to: declined, roles: [intake], requires: [reason]}
@@ -373,7 +387,7 @@ def write(tmp_path, text):
 
 
 def test_a_minimal_table_loads(tmp_path):
-    table = load_lifecycle(write(tmp_path, BASE))
+    table = load_lifecycle(write(tmp_path, BASE), TABLE.rules)
     assert len(table.transitions) == 2
 
 
@@ -391,10 +405,10 @@ def test_a_minimal_table_loads(tmp_path):
 ])
 def test_a_broken_table_is_refused(tmp_path, extra, error):
     with pytest.raises(ValueError, match=error):
-        load_lifecycle(write(tmp_path, BASE + extra))
+        load_lifecycle(write(tmp_path, BASE + extra), TABLE.rules)
 
 
 def test_a_state_without_a_way_out_is_refused(tmp_path):
     text = BASE + "  - {from: registered, action: route, to: routed, roles: [intake]}\n"
     with pytest.raises(ValueError, match="no way out of state routed"):
-        load_lifecycle(write(tmp_path, text))
+        load_lifecycle(write(tmp_path, text), TABLE.rules)

@@ -6,16 +6,20 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from bot.engine.deadlines import (
+from config.catalog import Catalog
+from cases.deadlines import (
     SHANGHAI, Deadline, WorkCalendar, add_calendar_days, add_working_days, days_elapsed,
-    deadline_for, default_calendar, default_rules, end_of_day, is_overdue, load_rules,
+    deadline_for, end_of_day, is_overdue, load_rules,
     local_date, paused_days, reminder_at, traffic_light, working_days_between,
 )
 
 
+RULES = Catalog().deadlines
+
+
 @pytest.fixture(scope="module")
 def cal() -> WorkCalendar:
-    return default_calendar()
+    return RULES.calendar
 
 
 def at(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
@@ -132,7 +136,7 @@ def test_end_of_day_is_midnight_shanghai():
 # --- statutory limits ------------------------------------------------------------------------
 
 def test_limits_from_config():
-    rules = default_rules()
+    rules = RULES
     expected = {"routing": (15, "calendar"), "acceptance_notice": (15, "calendar"),
                 "objection": (5, "working"), "handling": (60, "calendar"),
                 "extension": (30, "calendar"), "review_request": (30, "calendar"),
@@ -144,7 +148,7 @@ def test_limits_from_config():
 
 
 def test_routing_deadline_is_15_calendar_days_start_day_not_counted(cal):
-    d = deadline_for("routing", at(2026, 3, 2), cal)
+    d = deadline_for("routing", at(2026, 3, 2), rules=RULES)
     assert isinstance(d, Deadline)
     assert d.last_day == date(2026, 3, 17)
     assert d.due == datetime(2026, 3, 18, tzinfo=SHANGHAI)
@@ -152,37 +156,37 @@ def test_routing_deadline_is_15_calendar_days_start_day_not_counted(cal):
 
 
 def test_start_late_at_night_utc_counts_from_the_shanghai_date(cal):
-    d = deadline_for("routing", datetime(2026, 3, 1, 17, 30, tzinfo=timezone.utc), cal)
+    d = deadline_for("routing", datetime(2026, 3, 1, 17, 30, tzinfo=timezone.utc), rules=RULES)
     assert d.last_day == date(2026, 3, 17)
 
 
 def test_calendar_limit_ending_on_a_weekend_moves_to_monday(cal):
-    assert deadline_for("routing", at(2026, 3, 6), cal).last_day == date(2026, 3, 23)
+    assert deadline_for("routing", at(2026, 3, 6), rules=RULES).last_day == date(2026, 3, 23)
 
 
 def test_calendar_limit_ending_in_spring_festival_moves_past_it(cal):
     # Feb 1 + 15 = Feb 16 (除夕, off) → first working day Feb 24.
-    assert deadline_for("acceptance_notice", at(2026, 2, 1), cal).last_day == date(2026, 2, 24)
+    assert deadline_for("acceptance_notice", at(2026, 2, 1), rules=RULES).last_day == date(2026, 2, 24)
 
 
 def test_calendar_limit_ending_on_a_make_up_saturday_stays(cal):
     # Feb 13 + 15 = Sat Feb 28, a 调休 working day.
-    assert deadline_for("routing", at(2026, 2, 13), cal).last_day == date(2026, 2, 28)
+    assert deadline_for("routing", at(2026, 2, 13), rules=RULES).last_day == date(2026, 2, 28)
 
 
 def test_handling_ending_on_national_day_moves_to_october_8(cal):
     # Aug 2 + 60 = Oct 1.
-    assert deadline_for("handling", at(2026, 8, 2), cal).last_day == date(2026, 10, 8)
+    assert deadline_for("handling", at(2026, 8, 2), rules=RULES).last_day == date(2026, 10, 8)
 
 
 def test_rolling_forward_can_be_switched_off(cal):
-    strict = replace(default_rules(), roll_to_working_day=False)
-    d = deadline_for("handling", at(2026, 8, 2), cal, rules=strict)
+    strict = replace(RULES, roll_to_working_day=False)
+    d = deadline_for("handling", at(2026, 8, 2), rules=strict)
     assert d.last_day == date(2026, 10, 1)
 
 
 def test_objection_is_5_working_days_over_national_day(cal):
-    d = deadline_for("objection", at(2026, 9, 29, 16), cal)
+    d = deadline_for("objection", at(2026, 9, 29, 16), rules=RULES)
     assert d.basis == "working"
     assert d.last_day == date(2026, 10, 12)
     assert d.due == datetime(2026, 10, 13, tzinfo=SHANGHAI)
@@ -191,33 +195,33 @@ def test_objection_is_5_working_days_over_national_day(cal):
 def test_handling_60_days_with_pause_and_extension(cal):
     start = at(2026, 3, 2)
     # Mar 2 + 60 = Fri May 1 (Labour Day, off until May 5) → Wed May 6.
-    assert deadline_for("handling", start, cal).last_day == date(2026, 5, 6)
+    assert deadline_for("handling", start, rules=RULES).last_day == date(2026, 5, 6)
     # Waiting for the citizen from Mar 10 to Mar 20: 10 days do not count → Mon May 11.
     pause = paused_days(at(2026, 3, 10, 9), at(2026, 3, 20, 17))
     assert pause == 10
-    assert deadline_for("handling", start, cal, paused_days=pause).last_day == date(2026, 5, 11)
+    assert deadline_for("handling", start, rules=RULES, paused_days=pause).last_day == date(2026, 5, 11)
     # Extension of 30 days: Mar 2 + 90 = Sun May 31 → Mon Jun 1.
-    extended = deadline_for("handling", start, cal, extension_days=30)
+    extended = deadline_for("handling", start, rules=RULES, extension_days=30)
     assert extended.last_day == date(2026, 6, 1)
     assert extended.days == 90
-    both = deadline_for("handling", start, cal, paused_days=10, extension_days=30)
+    both = deadline_for("handling", start, rules=RULES, paused_days=10, extension_days=30)
     assert both.last_day == date(2026, 6, 10)
 
 
 def test_extension_over_30_days_is_refused(cal):
     with pytest.raises(ValueError, match="exceeds 30"):
-        deadline_for("handling", at(2026, 3, 2), cal, extension_days=31)
+        deadline_for("handling", at(2026, 3, 2), rules=RULES, extension_days=31)
 
 
 def test_unknown_kind(cal):
     with pytest.raises(KeyError, match="unknown deadline kind"):
-        deadline_for("lunch", at(2026, 3, 2), cal)
+        deadline_for("lunch", at(2026, 3, 2), rules=RULES)
 
 
 def test_review_and_second_review_are_30_days_each(cal):
-    assert deadline_for("review_request", at(2026, 4, 1), cal).last_day == date(2026, 5, 6)
-    assert deadline_for("review", at(2026, 6, 1), cal).last_day == date(2026, 7, 1)
-    assert deadline_for("second_review", at(2026, 7, 2), cal).last_day == date(2026, 8, 3)
+    assert deadline_for("review_request", at(2026, 4, 1), rules=RULES).last_day == date(2026, 5, 6)
+    assert deadline_for("review", at(2026, 6, 1), rules=RULES).last_day == date(2026, 7, 1)
+    assert deadline_for("second_review", at(2026, 7, 2), rules=RULES).last_day == date(2026, 8, 3)
 
 
 def test_pause_on_the_same_day_takes_nothing():
@@ -226,7 +230,7 @@ def test_pause_on_the_same_day_takes_nothing():
 
 def test_pause_in_working_days_over_national_day(cal):
     assert paused_days(at(2026, 9, 29), at(2026, 10, 9), "working", cal) == 3
-    d = deadline_for("objection", at(2026, 9, 28), cal, paused_days=3)
+    d = deadline_for("objection", at(2026, 9, 28), rules=RULES, paused_days=3)
     # 8 working days after Mon Sep 28: 29, 30, Oct 8, 9, 10, 12, 13, 14.
     assert d.last_day == date(2026, 10, 14)
 
@@ -248,7 +252,7 @@ def test_reminder_at_80_percent():
 
 
 def test_reminder_for_a_real_deadline(cal):
-    d = deadline_for("routing", datetime(2026, 3, 2, tzinfo=SHANGHAI), cal)
+    d = deadline_for("routing", datetime(2026, 3, 2, tzinfo=SHANGHAI), rules=RULES)
     # 16 days from Mar 2 00:00 to Mar 18 00:00; 80% = 12.8 days.
     assert reminder_at(d.start, d.due) == datetime(2026, 3, 14, 19, 12, tzinfo=SHANGHAI)
 
@@ -257,14 +261,14 @@ def test_reminder_for_a_real_deadline(cal):
     (0, "green"), (14, "green"), (15, "yellow"), (30, "yellow"), (45, "yellow"), (46, "red"),
 ])
 def test_traffic_light(days, light):
-    assert traffic_light(days) == light
+    assert traffic_light(days, RULES) == light
 
 
 def test_traffic_light_thresholds_are_configurable(tmp_path):
     path = tmp_path / "deadlines.yaml"
     path.write_text("limits: {}\ntraffic_lights: {yellow_from: 7, red_after: 10}\n",
                     encoding="utf-8")
-    rules = load_rules(path)
+    rules = load_rules(path, RULES.calendar)
     assert [traffic_light(d, rules) for d in (6, 7, 10, 11)] == ["green", "yellow", "yellow", "red"]
 
 
@@ -272,19 +276,19 @@ def test_days_elapsed_counts_shanghai_days_less_pauses():
     routed = at(2026, 3, 2, 23, 30)
     assert days_elapsed(routed, at(2026, 3, 17, 0, 10)) == 15
     assert days_elapsed(routed, at(2026, 3, 17, 0, 10), paused=5) == 10
-    assert traffic_light(days_elapsed(routed, at(2026, 3, 17))) == "yellow"
+    assert traffic_light(days_elapsed(routed, at(2026, 3, 17)), RULES) == "yellow"
 
 
 def test_is_overdue_at_midnight_after_the_last_day(cal):
-    d = deadline_for("routing", at(2026, 3, 2), cal)
+    d = deadline_for("routing", at(2026, 3, 2), rules=RULES)
     assert not is_overdue(d, at(2026, 3, 17, 23, 59))
     assert is_overdue(d, datetime(2026, 3, 18, tzinfo=SHANGHAI))
     assert is_overdue(d.due, at(2026, 3, 20))
 
 
 def test_approved_extension_is_not_overdue(cal):
-    original = deadline_for("handling", at(2026, 3, 2), cal)
-    extended = deadline_for("handling", at(2026, 3, 2), cal, extension_days=30)
+    original = deadline_for("handling", at(2026, 3, 2), rules=RULES)
+    extended = deadline_for("handling", at(2026, 3, 2), rules=RULES, extension_days=30)
     now = at(2026, 5, 20)
     assert is_overdue(original, now)
     assert not is_overdue(original, now, extended=extended)
@@ -292,5 +296,5 @@ def test_approved_extension_is_not_overdue(cal):
 
 
 def test_paused_limit_is_not_overdue(cal):
-    d = deadline_for("handling", at(2026, 3, 2), cal)
+    d = deadline_for("handling", at(2026, 3, 2), rules=RULES)
     assert not is_overdue(d, d.due + timedelta(days=3), paused=True)

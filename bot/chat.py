@@ -1,4 +1,5 @@
-"""What goes into the engine and what comes out of it. No framework types here."""
+"""The chat's vocabulary: what goes into the engine (``Incoming``) and what comes out of it
+(``Outgoing`` with ``Button``s). No framework types here; front ends translate to and from these."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

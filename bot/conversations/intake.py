@@ -1,21 +1,25 @@
 """Filing a complaint: a guided conversation whose state lives in ``Conversation.data``.
 
-Steps run in the order of ``steps()``; each step has a prompt and an answer handler. Button data
-is ``i:<step>:<action>`` so a button from an earlier step can never act on a later one.
+Steps run in the order of ``steps()``; each step has a prompt and an answer handler. Buttons
+carry their step (``buttons.Intake``) so a button from an earlier step can never act on a later
+one. Submitting files the case through the case service and alerts the department.
 """
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
-from bot.engine.core import Context
-from bot.engine.render import esc, shorten
-from bot.engine.types import Button, Kind
-from bot.engine import staff, validate
+from bot.chat import Button, Kind
+from bot.conversations import presenters, validate
+from bot.conversations.buttons import Intake
+from bot.conversations.common import leave_flow, media_word, remind, show_menu
+from bot.conversations.context import Context
+from bot.conversations.render import esc, shorten
 from config.catalog import CategoryRules, Question
 from nlp.api import Flag
-from nlp.taxonomy import load_taxonomy
 from storage import repo
 
+NAME = "intake"
 HEAD = ["description", "category"]
 TAIL = ["location", "since", "name", "phone", "attachments", "summary"]
 PICK_STEPS = ("pick1", "pick2", "pick3")
@@ -30,7 +34,7 @@ def category(ctx: Context) -> list[str]:
 
 
 def rules(ctx: Context) -> CategoryRules:
-    return ctx.engine.catalog.rules_for(*category(ctx))
+    return ctx.catalog.rules_for(*category(ctx))
 
 
 def question(ctx: Context, step: str) -> Question | None:
@@ -46,8 +50,19 @@ def category_text(ctx: Context, cat: list[str] | None = None) -> str:
     return " › ".join(esc(p) for p in (cat or category(ctx)) if p)
 
 
+def first_missing(ctx: Context) -> str | None:
+    """The first required question of the current category still without an answer."""
+    answers = ctx.data.get("answers") or {}
+    return next((f"q.{q.key}" for q in rules(ctx).questions
+                 if q.required and not answers.get(q.key)), None)
+
+
 def step_label(ctx: Context) -> str:
-    t, step = ctx.texts, ctx.conv.step
+    return step_label_of(ctx, ctx.conv.step)
+
+
+def step_label_of(ctx: Context, step: str) -> str:
+    t = ctx.texts
     if step.startswith("q."):
         q = question(ctx, step)
         return q.label if q else step
@@ -56,11 +71,11 @@ def step_label(ctx: Context) -> str:
     return {"description": t.field_description, "category": t.field_category,
             "location": t.field_location, "since": t.field_since, "name": t.field_name,
             "phone": t.field_phone, "attachments": t.field_attachments,
-            "summary": "核对提交", "edit": "修改"}.get(step, step)
+            "summary": t.step_summary, "edit": t.step_edit}.get(step, step)
 
 
 def btn(ctx: Context, label: str, action: str, step: str | None = None) -> Button:
-    return Button(label, f"i:{step or ctx.conv.step}:{action}")
+    return Button(label, Intake(step or ctx.conv.step, action).pack())
 
 
 def nav_row(ctx: Context, *, skip: bool = False) -> list[Button]:
@@ -74,14 +89,6 @@ def go(ctx: Context, step: str, *, remember: bool = True) -> None:
         if not history or history[-1] != ctx.conv.step:
             history.append(ctx.conv.step)
     ctx.conv.step = step
-
-
-def step_done(ctx: Context) -> bool:
-    """Whether an answerable step already has its answer (used after a change from summary)."""
-    step, d = ctx.conv.step, ctx.data
-    if step.startswith("q."):
-        return step[2:] in d.get("answers", {})
-    return step in d
 
 
 async def advance(ctx: Context) -> None:
@@ -105,6 +112,9 @@ async def back(ctx: Context) -> None:
         go(ctx, "category", remember=False)
     else:
         history = ctx.data.get("history") or []
+        valid = set(steps(ctx))   # the current category's steps: not an old category's
+        while history and history[-1] not in valid:
+            history.pop()
         if not history:
             ctx.say(ctx.texts.back_at_start)
         else:
@@ -115,7 +125,7 @@ async def back(ctx: Context) -> None:
 # ---------------------------------------------------------------- entry points
 
 async def begin(ctx: Context, description: str = "", attachments=()) -> None:
-    ctx.set_flow("intake", "description",
+    ctx.set_flow(NAME, "description",
                  {"answers": {}, "attachments": list(attachments), "history": []})
     if description:
         await answer_description(ctx, description)
@@ -133,8 +143,7 @@ async def on_input(ctx: Context) -> None:
             ctx.say(t("attachments_count", n=len(ctx.data["attachments"])),
                     [[btn(ctx, t.button_done, "done")]])
         else:
-            from bot.engine.menu import media_word
-            ctx.say(t("attachment_saved_ask_text", media=media_word(ev.media)))
+            ctx.say(t("attachment_saved_ask_text", media=media_word(t, ev.media)))
             await prompt(ctx)
         return
     if ev.kind == Kind.CONTACT and step == "phone":
@@ -156,32 +165,30 @@ async def on_input(ctx: Context) -> None:
             ctx.say(t.invalid_choice)
             await prompt(ctx)
         else:
-            await on_button(ctx, typed.data.split(":")[1:], {})
+            await on_button(ctx, typed)
         return
     await handler(ctx, text)
 
 
-def match_button(ctx: Context, text: str) -> Button | None:
+def match_button(ctx: Context, text: str) -> Intake | None:
     """A citizen may type a button's label instead of pressing it."""
-    probe = Context(ctx.engine, ctx.event, ctx.session, ctx.conv, ctx.now)
+    probe = dataclasses.replace(ctx, out=[])
     PROMPTS[prompt_key(ctx.conv.step)](probe)
     for msg in probe.out:
         for row in msg.buttons:
             for b in row:
                 if b.text.strip() == text:
-                    return b
+                    return Intake(ctx.conv.step, b.data.rsplit(":", 1)[1])
     return None
 
 
-async def on_button(ctx: Context, parts: list[str], _flows: dict) -> None:
+async def on_button(ctx: Context, button: Intake) -> None:
     t = ctx.texts
-    if ctx.conv.flow != "intake" or len(parts) != 2 or parts[0] != ctx.conv.step:
+    if ctx.conv.flow != NAME or button.step != ctx.conv.step:
         ctx.say(t.stale_button)
-        from bot.engine.menu import remind
-        from bot.engine import intake, progress
-        await remind(ctx, {"intake": intake, "query": progress})
+        await remind(ctx)
         return
-    step, action = parts
+    step, action = button.step, button.action
     if action == "back":
         await back(ctx)
     elif action == "skip" and can_skip(ctx, step):
@@ -190,7 +197,7 @@ async def on_button(ctx: Context, parts: list[str], _flows: dict) -> None:
     elif step == "description" and action == "keep" and ctx.data.get("overflow"):
         full = ctx.data.pop("overflow")
         ctx.data.setdefault("answers", {})["full_text"] = full
-        await answer_description(ctx, full[: ctx.engine.settings.max_description_chars])
+        await answer_description(ctx, full[: ctx.settings.max_description_chars])
     elif step in ("category",) + PICK_STEPS:
         await category_button(ctx, step, action)
     elif step.startswith("q.") and action.startswith("c") and action[1:].isdigit():
@@ -212,10 +219,7 @@ async def on_button(ctx: Context, parts: list[str], _flows: dict) -> None:
         go(ctx, "edit", remember=False)
         await prompt(ctx)
     elif action == "cancel":
-        ctx.set_flow("", "", {})
-        ctx.say(t.cancelled)
-        from bot.engine.menu import show_menu
-        show_menu(ctx)
+        leave_flow(ctx, t.cancelled)
     elif step == "edit" and action.startswith("f."):
         target = action[2:]
         if target == "category":
@@ -258,7 +262,7 @@ def too_long(ctx: Context, text: str, limit: int) -> bool:
 # ---------------------------------------------------------------- answers
 
 async def answer_description(ctx: Context, text: str) -> None:
-    t, limit = ctx.texts, ctx.engine.settings.max_description_chars
+    t, limit = ctx.texts, ctx.settings.max_description_chars
     if len(text) > limit:
         ctx.data["overflow"] = text
         ctx.say(t("too_long_description", got=len(text), max=limit),
@@ -283,12 +287,12 @@ async def answer_description(ctx: Context, text: str) -> None:
 
 
 async def classify(ctx: Context, text: str) -> None:
-    classifier = await ctx.engine.classifier.get()
+    classifier = await ctx.classifier.get()
     result = classifier.classify(text)
-    cat = result.category
+    cat = [result.category.level1, result.category.level2, result.category.level3]
     ctx.data["proposal"] = {
-        "category": [cat.level1, cat.level2, cat.level3],
-        "department": result.department,
+        "category": cat,
+        "department": ctx.catalog.route(cat, text),
         "evidence": list(result.evidence[:6]),
         "top3": [name for name, _ in result.top3],
         "unsure": bool(result.unsure),
@@ -307,7 +311,7 @@ async def answer_question(ctx: Context, text: str) -> None:
     if q is None:
         await prompt(ctx)
         return
-    if too_long(ctx, text, ctx.engine.settings.max_answer_chars):
+    if too_long(ctx, text, ctx.settings.max_answer_chars):
         return
     if q.type == "choice":
         value = next((c for c in q.choices if c == text), None)
@@ -329,7 +333,7 @@ async def answer_question(ctx: Context, text: str) -> None:
 
 
 async def answer_text_field(ctx: Context, text: str) -> None:
-    limit = 30 if ctx.conv.step == "name" else ctx.engine.settings.max_answer_chars
+    limit = 30 if ctx.conv.step == "name" else ctx.settings.max_answer_chars
     if too_long(ctx, text, limit):
         return
     if not validate.has_words(text):
@@ -349,12 +353,12 @@ async def answer_phone(ctx: Context, text: str) -> None:
         await prompt(ctx)
         return
     store(ctx, "phone", phone)
-    ctx.say("已记下您的联系电话。", remove_keyboard=True)
+    ctx.say(ctx.texts.phone_noted, remove_keyboard=True)
     await advance(ctx)
 
 
 async def answer_attachments_text(ctx: Context, text: str) -> None:
-    if text in ("完成", "没有", "无", "好了", "跳过"):
+    if text in ctx.texts.done_words_attachments:
         await advance(ctx)
     else:
         ctx.say(ctx.texts.ask_attachments, [[btn(ctx, ctx.texts.button_done, "done")]])
@@ -363,7 +367,7 @@ async def answer_attachments_text(ctx: Context, text: str) -> None:
 async def answer_summary_text(ctx: Context, text: str) -> None:
     typed = match_button(ctx, text)
     if typed is not None:
-        await on_button(ctx, typed.data.split(":")[1:], {})
+        await on_button(ctx, typed)
     else:
         ctx.say(ctx.texts.invalid_choice)
         await prompt(ctx)
@@ -379,14 +383,10 @@ ANSWERS = {
 
 # ---------------------------------------------------------------- category
 
-def taxonomy(ctx: Context):
-    return load_taxonomy()
-
-
 async def category_button(ctx: Context, step: str, action: str) -> None:
-    tax, proposal = taxonomy(ctx), ctx.data.get("proposal") or {}
+    tax, proposal = ctx.catalog.taxonomy, ctx.data.get("proposal") or {}
     if step == "category" and action == "ok" and proposal.get("category"):
-        await choose_category(ctx, proposal["category"], proposal.get("department"))
+        await choose_category(ctx, proposal["category"])
         return
     if step == "category" and action in ("change", "more"):
         go(ctx, "pick1", remember=False)
@@ -428,16 +428,18 @@ def pick_options(tax, step: str, pick: list[str]) -> list[str]:
     return []
 
 
-async def choose_category(ctx: Context, cat: list[str], department: str | None = None) -> None:
+async def choose_category(ctx: Context, cat: list[str]) -> None:
+    """The category is settled, whether proposed or picked: the department follows from it and
+    the complaint's text, the same way on every path."""
     changed = cat != ctx.data.get("category")
     ctx.data["category"] = cat
-    ctx.data["department"] = department or ctx.engine.route(*cat)
+    ctx.data["department"] = ctx.catalog.route(cat, ctx.data.get("description", ""))
     ctx.data.pop("pick", None)
     if changed:  # answers to the old category's questions no longer apply
         keep = {q.key for q in rules(ctx).questions} | {"full_text"}
         ctx.data["answers"] = {k: v for k, v in ctx.data.get("answers", {}).items() if k in keep}
     ctx.say(ctx.texts("category_chosen", category=category_text(ctx),
-                      department=esc(ctx.engine.catalog.department_name(ctx.data["department"]))))
+                      department=esc(ctx.catalog.department_name(ctx.data["department"]))))
     ctx.conv.step = "category"
     await advance(ctx)
 
@@ -449,12 +451,16 @@ def prompt_key(step: str) -> str:
 
 
 async def prompt(ctx: Context) -> None:
+    step = ctx.conv.step
+    if step not in steps(ctx) and step not in PICK_STEPS + ("edit",):
+        # not a step of this category (any more): start again from where the category is asked
+        ctx.conv.step = "category" if ctx.data.get("description") else "description"
     PROMPTS[prompt_key(ctx.conv.step)](ctx)
 
 
 def prompt_description(ctx: Context) -> None:
     t = ctx.texts
-    ctx.say(t("ask_description", max=ctx.engine.settings.max_description_chars),
+    ctx.say(t("ask_description", max=ctx.settings.max_description_chars),
             [[btn(ctx, t.button_cancel, "cancel")]])
 
 
@@ -467,7 +473,7 @@ def prompt_category(ctx: Context) -> None:
         return
     evidence = "、".join(esc(w) for w in p.get("evidence") or []) or "—"
     ctx.say(t("category_proposal", category=category_text(ctx, p["category"]),
-              department=esc(ctx.engine.catalog.department_name(p.get("department", ""))),
+              department=esc(ctx.catalog.department_name(p.get("department", ""))),
               evidence=evidence),
             [[btn(ctx, t.category_confirm, "ok")], [btn(ctx, t.category_change, "change")],
              nav_row(ctx)])
@@ -476,7 +482,7 @@ def prompt_category(ctx: Context) -> None:
 def prompt_pick(ctx: Context) -> None:
     t, step = ctx.texts, ctx.conv.step
     pick = ctx.data.get("pick") or []
-    options = pick_options(taxonomy(ctx), step, pick)
+    options = pick_options(ctx.catalog.taxonomy, step, pick)
     rows, row = [], []
     for i, name in enumerate(options):
         row.append(btn(ctx, name, f"p{i}"))
@@ -490,7 +496,7 @@ def prompt_pick(ctx: Context) -> None:
     else:
         parent = esc(pick[PICK_STEPS.index(step) - 1])
         text = t(step.replace("pick", "category_pick"), parent=parent)
-        rows.append([btn(ctx, f"不确定，就选「{parent}」", "coarse")])
+        rows.append([btn(ctx, t("pick_coarse", parent=parent), "coarse")])
     ctx.say(text, rows + [nav_row(ctx)])
 
 
@@ -583,6 +589,13 @@ PROMPTS = {
 
 async def submit(ctx: Context) -> None:
     t, d, s = ctx.texts, ctx.data, ctx.session
+    gap = first_missing(ctx)
+    if gap is not None:   # e.g. the category changed and its required question was skipped
+        ctx.say(t("summary_missing", field=esc(step_label_of(ctx, gap))))
+        d["editing"] = True
+        go(ctx, gap, remember=False)
+        await prompt(ctx)
+        return
     citizen = await repo.get_or_create_citizen(s, chat_id=ctx.event.chat_id)
     if not d.get("anonymous"):
         citizen.name = d.get("name")
@@ -590,8 +603,9 @@ async def submit(ctx: Context) -> None:
     s.add(citizen)
     level1, level2, level3 = category(ctx)
     proposal = d.get("proposal") or {}
-    case = await repo.create_case(
-        s, citizen=citizen, attachments=d.get("attachments") or [], at=ctx.now,
+    attachments = d.get("attachments") or []
+    case = await ctx.casework.file(
+        s, citizen=citizen, attachments=attachments, at=ctx.now,
         level1=level1, level2=level2, level3=level3, department=d["department"],
         description=d["description"], location=d.get("location") or "",
         since=d.get("since") or "", name=None if d.get("anonymous") else d.get("name"),
@@ -599,8 +613,8 @@ async def submit(ctx: Context) -> None:
         answers=d.get("answers") or {}, flags=d.get("flags") or [],
         evidence=proposal.get("evidence") or [],
     )
-    staff.alert_new_case(ctx, case, summary_lines(ctx, for_staff=True)[1:-2])
+    presenters.alert_new_case(ctx, case, summary_lines(ctx, for_staff=True)[1:-2],
+                              len(attachments))
     ctx.set_flow("", "", {})
     ctx.say(t("submitted", number=case.number, code=case.query_code))
-    from bot.engine.menu import show_menu
     show_menu(ctx)

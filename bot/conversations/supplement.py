@@ -1,42 +1,44 @@
 """Citizens adding information or attachments to one of their open cases (补充材料).
 
-Entered from the case detail (``p:add:<number>``) or from a request for information. A text
-message is sent at once, with the files sent before it; files alone wait for 「完成」. While the
-case waits for the citizen's answer, the lifecycle takes this as ``info_received`` and the
-paused limit runs again. The handler's staff chat is told. Buttons: ``a:done``, ``a:cancel``.
+Entered from the case detail (``AddInfo``) or from a request for information. A text message is
+sent at once, with the files sent before it; files alone wait for 「完成」. While the case waits
+for the citizen's answer, the lifecycle takes this as ``info_received`` and the paused limit
+runs again. The handler's staff chat is told.
 """
 from __future__ import annotations
 
-from bot.engine import casework, staff
-from bot.engine.core import Context
-from bot.engine.lifecycle import Action, CaseStatus, Role, TransitionRefused
-from bot.engine.render import esc
-from bot.engine.types import Button, Kind
+from bot.chat import Button, Kind
+from bot.conversations import presenters
+from bot.conversations.buttons import Supplement
+from bot.conversations.common import leave_flow, stale_button
+from bot.conversations.context import Context
+from bot.conversations.render import esc
+from cases.lifecycle import Action, Role, TransitionRefused
 from storage import cases, repo
 
-
-def can_add(case) -> bool:
-    return casework.lifecycle().row(CaseStatus(case.status), Action.ADD_INFO) is not None
+NAME = "supplement"
+BUSY_FLOWS = ("intake",)   # a complaint being filed is not interrupted
 
 
 async def begin(ctx: Context, case) -> None:
-    if ctx.conv.flow == "intake":
+    if ctx.conv.flow in BUSY_FLOWS:
         ctx.say(ctx.texts.supplement_busy)
         return
-    if not can_add(case):
+    if not presenters.can_add_info(ctx, case):
         ctx.say(ctx.texts.supplement_closed)
         return
-    ctx.set_flow("supplement", "info", {"case": case.number, "attachments": []})
+    ctx.set_flow(NAME, "info", {"case": case.number, "attachments": []})
     await prompt(ctx)
 
 
 def step_label(ctx: Context) -> str:
-    return "补充材料"
+    return ctx.texts.step_supplement
 
 
 def buttons(ctx: Context) -> list[list[Button]]:
     t = ctx.texts
-    return [[Button(t.button_done, "a:done"), Button(t.button_cancel, "a:cancel")]]
+    return [[Button(t.button_done, Supplement("done").pack()),
+             Button(t.button_cancel, Supplement("cancel").pack())]]
 
 
 async def prompt(ctx: Context) -> None:
@@ -44,11 +46,7 @@ async def prompt(ctx: Context) -> None:
 
 
 async def back(ctx: Context) -> None:
-    from bot.engine.menu import show_menu
-
-    ctx.set_flow("", "", {})
-    ctx.say(ctx.texts.cancelled)
-    show_menu(ctx)
+    leave_flow(ctx, ctx.texts.cancelled)
 
 
 async def on_input(ctx: Context) -> None:
@@ -58,26 +56,26 @@ async def on_input(ctx: Context) -> None:
         ctx.say(t("supplement_got_file", n=len(ctx.data["attachments"])), buttons(ctx))
         return
     text = ev.text.strip() if ev.kind == Kind.TEXT else ""
-    if text in ("完成", "好了"):
+    if text in t.done_words_supplement:
         await submit(ctx, "")
     elif not text:
         ctx.say(t.not_text if ev.kind != Kind.TEXT else t.empty)
         await prompt(ctx)
-    elif len(text) > ctx.engine.settings.max_description_chars:
-        ctx.say(t("too_long", got=len(text), max=ctx.engine.settings.max_description_chars))
+    elif len(text) > ctx.settings.max_description_chars:
+        ctx.say(t("too_long", got=len(text), max=ctx.settings.max_description_chars))
     else:
         await submit(ctx, text)
 
 
-async def on_button(ctx: Context, parts: list[str], _flows: dict) -> None:
-    if ctx.conv.flow != "supplement":
-        ctx.say(ctx.texts.stale_button)
-    elif parts[0] == "done":
+async def on_button(ctx: Context, button: Supplement) -> None:
+    if ctx.conv.flow != NAME:
+        await stale_button(ctx)
+    elif button.action == "done":
         await submit(ctx, "")
-    elif parts[0] == "cancel":
+    elif button.action == "cancel":
         await back(ctx)
     else:
-        ctx.say(ctx.texts.stale_button)
+        await stale_button(ctx)
 
 
 async def submit(ctx: Context, text: str) -> None:
@@ -94,12 +92,14 @@ async def submit(ctx: Context, text: str) -> None:
         return
     info = text or t("supplement_files_only", n=len(files))
     try:
-        await casework.act(ctx, case, Action.ADD_INFO, Role.CITIZEN, seen_version=case.version,
-                           actor="citizen", fields={"info": info})
+        done = await ctx.casework.act(ctx.session, case, Action.ADD_INFO, Role.CITIZEN,
+                                      now=ctx.now, seen_version=case.version, actor="citizen",
+                                      fields={"info": info})
     except TransitionRefused as exc:
         ctx.set_flow("", "", {})
-        ctx.say(esc(exc))
+        ctx.say(presenters.refusal(exc))
         return
+    await presenters.announce(ctx, done)
     cases.add_attachments(ctx.session, case_id=case.id, items=files, at=ctx.now)
-    staff.tell_handler(ctx, case, info, len(files))
+    presenters.tell_handler(ctx, case, info, len(files))
     ctx.set_flow("", "", {})

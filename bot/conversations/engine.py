@@ -1,26 +1,29 @@
 """The framework-free engine: one ``Incoming`` event in, a list of ``Outgoing`` messages out.
 
-Each event is handled in one database transaction, serialised per chat. Flows live in their
-own modules (menu, intake, progress); this module only routes events to them.
+Each event is handled in one database transaction, serialised per chat. The conversations live
+in their own modules; this one only routes events to them through the ``Registry`` that
+``bot.app`` assembles.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-import contextlib
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.engine.types import Button, Incoming, Kind, Outgoing
+from bot.chat import Incoming, Kind, Outgoing
+from bot.conversations.buttons import unpack
+from bot.conversations.context import ClassifierSource, Context, Scope
+from bot.conversations.flow import Registry
+from cases.service import CaseService
 from config.catalog import Catalog
 from config.settings import Settings
-from nlp.api import Classifier
 from storage import repo
 from storage.models import utcnow
 from storage.repo import ConversationState
@@ -28,26 +31,6 @@ from storage.repo import ConversationState
 log = logging.getLogger(__name__)
 
 OutgoingHook = Callable[[AsyncSession, list[Outgoing]], Awaitable[None]]
-
-
-class ClassifierSource:
-    """The classifier, loaded once in a worker thread so the event loop keeps answering."""
-
-    def __init__(self, load: Callable[[], Classifier]):
-        self._load = load
-        self._task: asyncio.Task[Classifier] | None = None
-
-    def warm_up(self) -> asyncio.Task[Classifier]:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._load))
-        return self._task
-
-    @property
-    def ready(self) -> bool:
-        return self._task is not None and self._task.done()
-
-    async def get(self) -> Classifier:
-        return await self.warm_up()
 
 
 class ChatLocks:
@@ -70,53 +53,18 @@ class ChatLocks:
                 del self._users[chat_id], self._locks[chat_id]
 
 
-@dataclass
-class Context:
-    """What a flow sees while handling one event."""
-
-    engine: "Engine"
-    event: Incoming
-    session: AsyncSession
-    conv: ConversationState
-    now: datetime
-    out: list[Outgoing] = field(default_factory=list)
-
-    @property
-    def texts(self):
-        return self.engine.catalog.texts
-
-    @property
-    def data(self) -> dict:
-        return self.conv.data
-
-    def say(self, text: str, buttons: list[list[Button]] | None = None, **kw) -> Outgoing:
-        msg = Outgoing(chat_id=self.event.chat_id, text=text, buttons=buttons or [], **kw)
-        self.out.append(msg)
-        return msg
-
-    def send(self, chat_id: int, text: str, buttons: list[list[Button]] | None = None,
-             audience: str = "staff") -> None:
-        self.out.append(Outgoing(chat_id=chat_id, text=text, buttons=buttons or [],
-                                 audience=audience))
-
-    def set_flow(self, flow: str, step: str = "", data: dict | None = None) -> None:
-        self.conv.flow, self.conv.step = flow, step
-        if data is not None:
-            self.conv.data = data
-
-
 class Engine:
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], catalog: Catalog,
-                 classifier: ClassifierSource, settings: Settings,
-                 route: Callable[[str, str, str], str],
-                 clock: Callable[[], datetime] = utcnow,
+                 casework: CaseService, classifier: ClassifierSource, settings: Settings,
+                 registry: Registry, clock: Callable[[], datetime] = utcnow,
                  on_outgoing: OutgoingHook | None = None,
                  write_gate: contextlib.AbstractAsyncContextManager | None = None):
         self.sessions = sessions
         self.catalog = catalog
+        self.casework = casework
         self.classifier = classifier
         self.settings = settings
-        self.route = route
+        self.registry = registry
         self.clock = clock
         self.on_outgoing = on_outgoing
         self._locks = ChatLocks()
@@ -165,7 +113,9 @@ class Engine:
             conv = convs.get(event.chat_id)
             if conv is None:
                 conv = convs[event.chat_id] = ConversationState(event.chat_id, event.user_id)
-            ctx = Context(self, event, session, conv, self.clock())
+            ctx = Context(self.catalog, self.settings, self.casework, session, self.clock(),
+                          event=event, conv=conv, registry=self.registry,
+                          classifier=self.classifier)
             await dispatch(ctx)
             conv.updated_at = ctx.now
             answers.append(merge_adjacent(ctx.out))
@@ -185,9 +135,9 @@ class Engine:
             async with self._write_gate, self.sessions() as session, session.begin():
                 yield session
 
-    def staff_chat_for(self, department: str) -> int | None:
-        dep = self.catalog.departments.get(department)
-        return (dep.chat_id if dep and dep.chat_id else None) or self.settings.staff_chat_id
+    def scope(self, session: AsyncSession, now: datetime | None = None) -> Scope:
+        """What presenters need outside a chat event (e.g. the scheduler's jobs)."""
+        return Scope(self.catalog, self.settings, self.casework, session, now or self.clock())
 
 
 MAX_MERGED_TEXT = 4096  # one Telegram message
@@ -213,34 +163,19 @@ def merge_adjacent(out: list[Outgoing]) -> list[Outgoing]:
 
 
 async def dispatch(ctx: Context) -> None:
-    # Imported here so the flow modules can import Context from this module.
-    from bot.engine import intake, menu, progress, rating, staff, supplement
-
-    flows = {"intake": intake, "query": progress, "supplement": supplement, "rating": rating}
-    ev = ctx.event
-    if ev.chat_type != "private" or (ev.kind == Kind.BUTTON and ev.data.startswith("s:")):
-        await staff.on_group_event(ctx)  # groups: staff buttons and commands only
-        return
-    if ev.kind == Kind.COMMAND:
-        handler = menu.COMMANDS.get(ev.command)
+    registry, ev = ctx.registry, ctx.event
+    button = unpack(ev.data) if ev.kind == Kind.BUTTON else None
+    if ev.chat_type != "private" or isinstance(button, registry.staff_buttons):
+        await registry.staff(ctx, button)   # groups: staff buttons and commands only
+    elif ev.kind == Kind.COMMAND:
+        await registry.commands.get(ev.command, registry.unknown_command)(ctx)
+    elif ev.kind == Kind.BUTTON:
+        handler = registry.buttons.get(type(button))
         if handler is None:
-            ctx.say(ctx.texts.unknown_command)
-            await menu.remind(ctx, flows)
-            return
-        await handler(ctx, flows)
-        return
-    if ev.kind == Kind.BUTTON:
-        prefix, _, rest = ev.data.partition(":")
-        module = {"m": menu, "i": intake, "p": progress, "a": supplement,
-                  "r": rating}.get(prefix)
-        if module is None:
-            ctx.say(ctx.texts.stale_button)
-            await menu.remind(ctx, flows)
-            return
-        await module.on_button(ctx, rest.split(":"), flows)
-        return
-    flow = flows.get(ctx.conv.flow)
-    if flow is None:
-        await menu.idle_input(ctx)
+            await registry.stale_button(ctx)
+        else:
+            await handler(ctx, button)
+    elif ctx.flow is None:
+        await registry.idle(ctx)
     else:
-        await flow.on_input(ctx)
+        await ctx.flow.on_input(ctx)

@@ -12,10 +12,11 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
-def mask_phone(phone: str | None) -> str:
-    """138****5678 for mobiles, 010-****5678 for landlines: staff see enough to recognise it."""
+def mask_phone(phone: str | None, missing: str) -> str:
+    """138****5678 for mobiles, 010-****5678 for landlines: staff see enough to recognise it;
+    ``missing`` when there is none."""
     if not phone:
-        return "未留"
+        return missing
     digits = phone.replace("-", "")
     if len(digits) == 11 and digits.startswith("1"):
         return f"{digits[:3]}****{digits[-4:]}"
@@ -36,5 +37,5 @@ def shorten(text: str, limit: int) -> str:
 
 
 def category_of(case) -> str:
-    """A case's category path, escaped: 劳动和社会保障 › 工资福利 › 工资发放."""
+    """A case's category path, escaped, its levels joined by ' › '."""
     return " › ".join(esc(p) for p in (case.level1, case.level2, case.level3) if p)

@@ -14,15 +14,12 @@ import string
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from functools import cache
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
-from bot.engine.deadlines import WORKING, DeadlineRules, default_rules
-
-LIFECYCLE_FILE = Path(__file__).resolve().parents[2] / "config" / "lifecycle.yaml"
+from cases.deadlines import DeadlineRules
 
 
 class CaseStatus(StrEnum):
@@ -40,26 +37,7 @@ class CaseStatus(StrEnum):
     SECOND_REVIEW = "second_review"
     CLOSED = "closed"
 
-    @property
-    def label(self) -> str:
-        return STATUS_LABELS[self]
 
-
-STATUS_LABELS = {
-    CaseStatus.REGISTERED: "已登记",
-    CaseStatus.ROUTED: "已交办",
-    CaseStatus.ACCEPTED: "已受理",
-    CaseStatus.DECLINED: "不予受理",
-    CaseStatus.IN_HANDLING: "办理中",
-    CaseStatus.EXTENDED: "已延期办理",
-    CaseStatus.REPLIED: "已答复办结",
-    CaseStatus.RATED: "已评价",
-    CaseStatus.REVIEW_REQUESTED: "已申请复查",
-    CaseStatus.UNDER_REVIEW: "复查中",
-    CaseStatus.REVIEWED: "已出具复查意见",
-    CaseStatus.SECOND_REVIEW: "复核中",
-    CaseStatus.CLOSED: "已办结归档",
-}
 
 
 class Action(StrEnum):
@@ -81,30 +59,7 @@ class Action(StrEnum):
     REQUEST_SECOND_REVIEW = "request_second_review"
     CLOSE = "close"
 
-    @property
-    def label(self) -> str:
-        return ACTION_LABELS[self]
 
-
-ACTION_LABELS = {
-    Action.ROUTE: "交办",
-    Action.ACCEPT: "受理",
-    Action.DECLINE: "不予受理",
-    Action.OBJECT: "提出交办异议",
-    Action.ASSIGN_LEADER: "领导包案",
-    Action.START_HANDLING: "开始办理",
-    Action.EXTEND: "延长办理期限",
-    Action.REQUEST_INFO: "请信访人补充材料",
-    Action.INFO_RECEIVED: "收到补充材料",
-    Action.ADD_INFO: "补充信息",
-    Action.REPLY: "答复办结",
-    Action.SEND_BACK: "退回重办",
-    Action.RATE: "评价",
-    Action.REQUEST_REVIEW: "申请复查",
-    Action.START_REVIEW: "受理复查",
-    Action.REQUEST_SECOND_REVIEW: "申请复核",
-    Action.CLOSE: "归档",
-}
 
 
 class Role(StrEnum):
@@ -114,22 +69,12 @@ class Role(StrEnum):
     LEADER = "leader"
     SYSTEM = "system"
 
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
 
-
-ROLE_LABELS = {
-    Role.CITIZEN: "信访人",
-    Role.INTAKE: "信访部门工作人员",
-    Role.HANDLER: "承办单位工作人员",
-    Role.LEADER: "领导",
-    Role.SYSTEM: "系统",
-}
 
 
 class TransitionRefused(Exception):
-    """The step is not allowed; ``str(exc)`` is a Chinese message to show to whoever tried."""
+    """The step is not allowed; ``str(exc)`` is the message to show to whoever tried, worded
+    in lifecycle.yaml (``refusals``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +114,26 @@ class Lifecycle:
     review_offer: str
     rules: DeadlineRules
     timeline: Mapping[str, str] = field(default_factory=dict)  # action -> citizen's words
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # statuses/actions/roles
+    refusals: Mapping[str, str] = field(default_factory=dict)
+    day_units: Mapping[str, str] = field(default_factory=dict)
+    event_notes: Mapping[str, str] = field(default_factory=dict)
+
+    def status_label(self, status: str) -> str:
+        return self.labels["statuses"].get(str(status), str(status))
+
+    def action_label(self, action: str) -> str:
+        return self.labels["actions"].get(str(action), str(action))
+
+    def role_label(self, role: str) -> str:
+        return self.labels["roles"].get(str(role), str(role))
+
+    def refused(self, reason: str, **values: Any) -> TransitionRefused:
+        """The refusal ``reason`` (a key of ``refusals``) in words."""
+        return TransitionRefused(self.refusals[reason].format(**values))
+
+    def stale(self, status: str) -> TransitionRefused:
+        return self.refused("stale", status=self.status_label(status))
 
     def row(self, status: CaseStatus, action: Action) -> Transition | None:
         return self.transitions.get((status, action))
@@ -215,11 +180,23 @@ _ROW_KEYS = {"from", "action", "to", "roles", "requires", "starts", "stops", "pa
              "extends", "within", "after", "notify"}
 
 
-def load_lifecycle(path: str | Path = LIFECYCLE_FILE,
-                   rules: DeadlineRules | None = None) -> Lifecycle:
+_LABELLED = {"statuses": CaseStatus, "actions": Action, "roles": Role}
+REFUSALS = ("status_changed", "stale", "not_now", "wrong_role", "already_paused", "not_paused",
+            "window_passed", "window_open", "field_missing", "days_not_number",
+            "days_out_of_range", "extension_cap", "unknown_outcome", "unknown_rating")
+
+
+def load_lifecycle(path: str | Path, rules: DeadlineRules) -> Lifecycle:
     """Read and check the table; a ValueError names the first row that is wrong."""
-    rules = rules or default_rules()
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    labels = {key: {str(k): str(v) for k, v in (raw.get(key) or {}).items()} for key in _LABELLED}
+    for key, enum in _LABELLED.items():
+        unlabelled = [m.value for m in enum if m.value not in labels[key]]
+        if unlabelled:
+            raise ValueError(f"{path}: {key}: no label for {unlabelled}")
+    refusals = {str(k): str(v) for k, v in (raw.get("refusals") or {}).items()}
+    if set(REFUSALS) - set(refusals):
+        raise ValueError(f"{path}: refusals: missing {sorted(set(REFUSALS) - set(refusals))}")
     field_labels = dict(raw.get("fields") or {})
     outcomes = {k: Choice(k, v["label"], tuple(v.get("requires") or ()), v.get("notify") or "")
                 for k, v in (raw.get("outcomes") or {}).items()}
@@ -280,7 +257,8 @@ def load_lifecycle(path: str | Path = LIFECYCLE_FILE,
     for action, words in timeline.items():
         _check_template(f"timeline {action}", words, set(field_labels))
     return Lifecycle(transitions, field_labels, outcomes, ratings,
-                     raw.get("review_offer") or "", rules, timeline)
+                     raw.get("review_offer") or "", rules, timeline, labels, refusals,
+                     dict(raw.get("day_units") or {}), dict(raw.get("event_notes") or {}))
 
 
 def _check_fields(where: str, names: tuple[str, ...], labels: Mapping[str, str]) -> None:
@@ -295,11 +273,6 @@ def _check_template(where: str, template: str, allowed: set[str]) -> None:
             raise ValueError(f"{where}: message uses {{{name}}}, which is not given")
 
 
-@cache
-def default_lifecycle() -> Lifecycle:
-    return load_lifecycle()
-
-
 # --- the one question -------------------------------------------------------------------------
 
 def plan_transition(status: CaseStatus | str, action: Action | str, role: Role | str, *,
@@ -309,7 +282,7 @@ def plan_transition(status: CaseStatus | str, action: Action | str, role: Role |
                     now: datetime | None = None,
                     deadlines: Mapping[str, datetime] | None = None,
                     case_no: str = "",
-                    lifecycle: Lifecycle | None = None) -> TransitionPlan:
+                    lifecycle: Lifecycle) -> TransitionPlan:
     """Check one step against the table and say what to write, or raise ``TransitionRefused``.
 
     ``status``: the case's status as stored now. ``expected_status``: the status the person saw
@@ -318,30 +291,31 @@ def plan_transition(status: CaseStatus | str, action: Action | str, role: Role |
     are needed for rows with a ``within`` or ``after`` window. ``fields``: the row's inputs;
     ``department`` and ``leader`` are display names (they go into the citizen's message).
     """
-    table = lifecycle or default_lifecycle()
+    table = lifecycle
     status, action, role = CaseStatus(status), Action(action), Role(role)
     fields = dict(fields or {})
 
     if expected_status is not None and CaseStatus(expected_status) != status:
-        raise TransitionRefused(f"该案件状态已变化（现为「{status.label}」），请刷新后再操作。")
+        raise table.refused("status_changed", status=table.status_label(status))
     if action == Action.ADD_INFO and paused and table.row(status, Action.INFO_RECEIVED):
         action = Action.INFO_RECEIVED   # the citizen's answer to our question
     row = table.row(status, action)
     if row is None:
-        raise TransitionRefused(f"案件当前状态为「{status.label}」，不能「{action.label}」。")
+        raise table.refused("not_now", status=table.status_label(status),
+                            action=table.action_label(action))
     if role not in row.roles:
-        who = "、".join(r.label for r in Role if r in row.roles)
-        raise TransitionRefused(f"「{action.label}」只能由{who}操作。")
+        who = "、".join(table.role_label(r) for r in Role if r in row.roles)
+        raise table.refused("wrong_role", action=table.action_label(action), roles=who)
     if row.pauses and paused:
-        raise TransitionRefused("该案件已在等待信访人补充材料，请勿重复操作。")
+        raise table.refused("already_paused")
     if row.resumes and not paused:
-        raise TransitionRefused("该案件没有待补充的材料。")
-    _check_window(row, table.rules, now, deadlines or {})
+        raise table.refused("not_paused")
+    _check_window(row, table, now, deadlines or {})
 
     fields = _check_fields_given(row, fields, table)
     extension_days = int(fields["days"]) if row.extends else 0
     values = {key: _display(key, value, table) for key, value in fields.items()}
-    values |= {"case_no": case_no, "status": row.to.label}
+    values |= {"case_no": case_no, "status": table.status_label(row.to)}
     values |= {f"limit_{k}": str(limit.days) for k, limit in table.rules.limits.items()}
     outcome = table.outcomes[fields["outcome"]] if "outcome" in row.requires else None
     values["outcome_detail"] = outcome.notify.format_map(values) if outcome else ""
@@ -351,7 +325,7 @@ def plan_transition(status: CaseStatus | str, action: Action | str, role: Role |
         message += table.review_offer.format_map(values)
 
     shown = row.requires + (outcome.requires if outcome else ())
-    note = "；".join([action.label] + [f"{table.field_labels[key]}：{values[key]}"
+    note = "；".join([table.action_label(action)] + [f"{table.field_labels[key]}：{values[key]}"
                                        for key in shown])
     return TransitionPlan(
         before=status, status=row.to, action=action, role=role, note=note, fields=fields,
@@ -361,8 +335,9 @@ def plan_transition(status: CaseStatus | str, action: Action | str, role: Role |
         ends_pause=paused and (bool(row.resumes) or row.to != status))
 
 
-def _check_window(row: Transition, rules: DeadlineRules, now: datetime | None,
+def _check_window(row: Transition, table: Lifecycle, now: datetime | None,
                   deadlines: Mapping[str, datetime]) -> None:
+    action = table.action_label(row.action)
     for kind, must_be_open in ((row.within, True), (row.after, False)):
         if kind is None:
             continue
@@ -371,18 +346,18 @@ def _check_window(row: Transition, rules: DeadlineRules, now: datetime | None,
         due = deadlines.get(kind)
         if due is None:
             continue    # that window is not running for this case
-        limit = rules.limit(kind)
+        limit = table.rules.limit(kind)
         if must_be_open and now >= due:
-            unit = "个工作日" if limit.basis == WORKING else "日"
-            raise TransitionRefused(f"已超过{limit.label}（{limit.days}{unit}），"
-                                    f"不能「{row.action.label}」。")
+            raise table.refused("window_passed", limit=limit.label, days=limit.days,
+                                unit=table.day_units.get(limit.basis, ""), action=action)
         if not must_be_open and now < due:
-            raise TransitionRefused(f"{limit.label}尚未届满，暂不能「{row.action.label}」。")
+            raise table.refused("window_open", limit=limit.label, action=action)
 
 
 def _check_fields_given(row: Transition, fields: dict[str, Any], table: Lifecycle) -> dict:
     def missing(name: str) -> TransitionRefused:
-        return TransitionRefused(f"「{row.action.label}」需要填写{table.field_labels[name]}。")
+        return table.refused("field_missing", action=table.action_label(row.action),
+                             field=table.field_labels[name])
 
     for name in row.requires:
         value = fields.get(name)
@@ -395,21 +370,21 @@ def _check_fields_given(row: Transition, fields: dict[str, Any], table: Lifecycl
         try:
             days = int(fields["days"])
         except (TypeError, ValueError):
-            raise TransitionRefused("延长天数须为整数。") from None
+            raise table.refused("days_not_number") from None
         if not 1 <= days <= cap:
-            raise TransitionRefused(f"延长办理期限须在1至{cap}日之间（现为{days}日）。")
+            raise table.refused("days_out_of_range", cap=cap, days=days)
         fields["days"] = days
     if "outcome" in row.requires:
         outcome = table.outcomes.get(fields["outcome"])
         if outcome is None:
-            kinds = "、".join(c.label for c in table.outcomes.values())
-            raise TransitionRefused(f"办理结果须为以下之一：{kinds}。")
+            raise table.refused("unknown_outcome",
+                                choices="、".join(c.label for c in table.outcomes.values()))
         for name in outcome.requires:
             if not str(fields.get(name) or "").strip():
                 raise missing(name)
     if "rating" in row.requires and fields["rating"] not in table.ratings:
-        kinds = "、".join(c.label for c in table.ratings.values())
-        raise TransitionRefused(f"评价须为以下之一：{kinds}。")
+        raise table.refused("unknown_rating",
+                            choices="、".join(c.label for c in table.ratings.values()))
     return fields
 
 

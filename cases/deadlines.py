@@ -1,8 +1,8 @@
 """Statutory time limits of a case: working days, holidays, pauses, reminders, traffic lights.
 
 Pure functions over dates; the clock is always passed in. Day boundaries are those of
-Asia/Shanghai. Limits and thresholds live in ``config/deadlines.yaml``, the holiday calendar in
-``config/holidays.yaml``.
+Asia/Shanghai. Limits and thresholds live in ``deadlines.yaml``, the holiday calendar in
+``holidays.yaml`` (both under the configured folder, read by ``config.catalog.Catalog``).
 
 Counting (see deadlines.yaml): the start day is not counted; a limit of N days started on day S
 ends at the end of day S+N (calendar basis) or of the N-th working day after S (working basis).
@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
@@ -21,9 +20,6 @@ from zoneinfo import ZoneInfo
 import yaml
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-HOLIDAYS_FILE = CONFIG_DIR / "holidays.yaml"
-DEADLINES_FILE = CONFIG_DIR / "deadlines.yaml"
 
 CALENDAR = "calendar"
 WORKING = "working"
@@ -46,7 +42,7 @@ class WorkCalendar:
         self.years = frozenset(years) | {d.year for d in self.holidays | self.workdays}
 
     @classmethod
-    def load(cls, path: str | Path = HOLIDAYS_FILE) -> "WorkCalendar":
+    def load(cls, path: str | Path) -> "WorkCalendar":
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         holidays: list[date] = []
         workdays: list[date] = []
@@ -94,11 +90,6 @@ def _parse_days(item: object) -> list[date]:
     if last < first:
         raise ValueError(f"range ends before it starts: {item!r}")
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-@cache
-def default_calendar() -> WorkCalendar:
-    return WorkCalendar.load()
 
 
 # --- day arithmetic --------------------------------------------------------------------------
@@ -168,6 +159,7 @@ class DeadlineRules:
     waiting: tuple[str, ...] = ()               # statuses that have a traffic light
     schedule: Mapping[str, Watch] = field(default_factory=dict)
     silence_days: int = 7
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
 
     def watch(self, kind: str) -> Watch:
         return self.schedule.get(kind) or Watch(kind)
@@ -189,7 +181,8 @@ class DeadlineRules:
             raise KeyError(f"unknown deadline kind {kind!r}; known: {known}") from None
 
 
-def load_rules(path: str | Path = DEADLINES_FILE) -> DeadlineRules:
+def load_rules(path: str | Path, calendar: WorkCalendar) -> DeadlineRules:
+    """The limits and the scheduler's table from ``deadlines.yaml``, counted on ``calendar``."""
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     limits = {}
     for kind, row in (raw.get("limits") or {}).items():
@@ -221,17 +214,13 @@ def load_rules(path: str | Path = DEADLINES_FILE) -> DeadlineRules:
         waiting=tuple(lights.get("waiting") or ()),
         schedule=schedule,
         silence_days=int(raw.get("silence_days", 7)),
+        calendar=calendar,
     )
     if not 0 < rules.reminder_fraction < 1:
         raise ValueError(f"{path}: reminder_fraction must be between 0 and 1")
     if not 0 < rules.yellow_from <= rules.red_after:
         raise ValueError(f"{path}: traffic_lights need 0 < yellow_from <= red_after")
     return rules
-
-
-@cache
-def default_rules() -> DeadlineRules:
-    return load_rules()
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,16 +233,14 @@ class Deadline:
     days: int           # the limit counted, extension and paused days included
 
 
-def deadline_for(kind: str, start: datetime, calendar: WorkCalendar | None = None, *,
-                 paused_days: int = 0, extension_days: int = 0,
-                 rules: DeadlineRules | None = None) -> Deadline:
+def deadline_for(kind: str, start: datetime, *, rules: DeadlineRules,
+                 paused_days: int = 0, extension_days: int = 0) -> Deadline:
     """When the limit ``kind`` started at ``start`` runs out.
 
     ``paused_days`` are days of the limit's own basis that did not count (see ``paused_days``);
     ``extension_days`` an approved extension (calendar days, added to a calendar limit).
     """
-    calendar = calendar or default_calendar()
-    rules = rules or default_rules()
+    calendar = rules.calendar
     limit = rules.limit(kind)
     if paused_days < 0 or extension_days < 0:
         raise ValueError("paused_days and extension_days must not be negative")
@@ -280,7 +267,9 @@ def paused_days(paused_at: datetime, resumed_at: datetime, basis: str = CALENDAR
     if last < first:
         raise ValueError("a pause cannot end before it begins")
     if basis == WORKING:
-        return working_days_between(first, last, calendar or default_calendar())
+        if calendar is None:
+            raise ValueError("a working-day pause needs the work calendar")
+        return working_days_between(first, last, calendar)
     return (last - first).days
 
 
@@ -298,9 +287,8 @@ def days_elapsed(since: datetime, now: datetime, paused: int = 0) -> int:
     return max(0, (local_date(now) - local_date(since)).days - paused)
 
 
-def traffic_light(days_without_reply: int, rules: DeadlineRules | None = None) -> str:
+def traffic_light(days_without_reply: int, rules: DeadlineRules) -> str:
     """"green" under yellow_from days, "yellow" up to red_after days, "red" beyond."""
-    rules = rules or default_rules()
     if days_without_reply < rules.yellow_from:
         return "green"
     if days_without_reply <= rules.red_after:

@@ -1,0 +1,158 @@
+"""Button data, typed: each kind of button is a small class with a prefix and fields, packed
+to Telegram's ``callback_data`` (at most 64 bytes, checked here) and unpacked from it. Button
+data comes from the chat and may be forged: ``unpack`` returns None for anything malformed,
+and every number is range-checked, so no handler ever sees a bad id.
+
+    RateOverall(case_id=12, rating="satisfied").pack()  ->  "r:o:12:satisfied"
+    unpack("r:o:12:satisfied")                          ->  RateOverall(12, "satisfied")
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar, Self
+
+MAX_BYTES = 64          # Telegram's limit for callback data
+MAX_ID = 2**31 - 1      # ids and versions fit a 32-bit INTEGER column on every database
+SEP = ":"
+
+_KINDS: dict[str, type[ButtonData]] = {}
+
+
+class ButtonData:
+    """Base of the button kinds; subclasses are frozen dataclasses with ``prefix=``."""
+
+    prefix: ClassVar[str]
+
+    def __init_subclass__(cls, *, prefix: str, **kw) -> None:
+        super().__init_subclass__(**kw)
+        if prefix in _KINDS:
+            raise ValueError(f"two button kinds with prefix {prefix!r}")
+        cls.prefix = prefix
+        _KINDS[prefix] = cls
+
+    def pack(self) -> str:
+        values = [str(getattr(self, f.name)) for f in dataclasses.fields(self)]
+        for value in values:
+            if SEP in value:
+                raise ValueError(f"{SEP!r} inside a button field: {value!r}")
+        data = SEP.join([self.prefix, *values])
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+        return data
+
+    @classmethod
+    def _from_parts(cls, parts: list[str]) -> Self | None:
+        fields = dataclasses.fields(cls)
+        required = sum(1 for f in fields if f.default is dataclasses.MISSING)
+        if not required <= len(parts) <= len(fields):
+            return None
+        values = {}
+        for f, raw in zip(fields, parts):
+            if f.type in ("int", int):
+                if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ID:
+                    return None
+                values[f.name] = int(raw)
+            else:
+                if not raw:
+                    return None
+                values[f.name] = raw
+        return cls(**values)
+
+
+def unpack(data: str) -> ButtonData | None:
+    """The button behind ``data``, or None when it is no button of ours or malformed. The
+    longest matching prefix wins (``s:v`` before ``s``)."""
+    if not data or len(data.encode()) > MAX_BYTES:
+        return None
+    parts = data.split(SEP)
+    for n in (2, 1):
+        kind = _KINDS.get(SEP.join(parts[:n]))
+        if kind is not None and len(parts) >= n:
+            found = kind._from_parts(parts[n:])
+            if found is not None:
+                return found
+    return None
+
+
+# ---------------------------------------------------------------- the citizen's buttons
+
+@dataclass(frozen=True)
+class Menu(ButtonData, prefix="m"):
+    action: str                   # file, file_text, progress, help
+
+
+@dataclass(frozen=True)
+class Intake(ButtonData, prefix="i"):
+    step: str                     # the step the button belongs to: older buttons are stale
+    action: str
+
+
+@dataclass(frozen=True)
+class AskQuery(ButtonData, prefix="p:query"):
+    pass
+
+
+@dataclass(frozen=True)
+class OpenCase(ButtonData, prefix="p:case"):
+    number: str
+
+
+@dataclass(frozen=True)
+class AddInfo(ButtonData, prefix="p:add"):
+    number: str
+
+
+@dataclass(frozen=True)
+class Supplement(ButtonData, prefix="a"):
+    action: str                   # done, cancel
+
+
+@dataclass(frozen=True)
+class RateOverall(ButtonData, prefix="r:o"):
+    case_id: int
+    rating: str
+
+
+@dataclass(frozen=True)
+class RateAspect(ButtonData, prefix="r:a"):
+    case_id: int
+    aspect: str
+    score: int
+
+
+@dataclass(frozen=True)
+class NoComment(ButtonData, prefix="r:c"):
+    case_id: int
+
+
+@dataclass(frozen=True)
+class AskReview(ButtonData, prefix="r:v"):
+    case_id: int
+
+
+@dataclass(frozen=True)
+class CancelReview(ButtonData, prefix="r:x"):
+    pass
+
+
+# ---------------------------------------------------------------- staff buttons
+
+@dataclass(frozen=True)
+class StaffAction(ButtonData, prefix="s"):
+    action: str                   # a lifecycle action
+    case_id: int
+    version: int                  # the case as the presser saw it
+
+
+@dataclass(frozen=True)
+class StaffChoice(ButtonData, prefix="s:v"):
+    case_id: int
+    version: int
+    choice: str                   # a department key, a leader's index, an outcome key
+
+
+@dataclass(frozen=True)
+class StaffCancel(ButtonData, prefix="s:x"):
+    case_id: int
+    version: int

@@ -1,0 +1,356 @@
+"""The staff side: new-case alerts, and staff actions on cases in the staff chats.
+
+Who may act (all in config):
+- ``intake`` role (信访部门): user ids in ``HUIYIN_STAFF_USER_IDS``, for every case;
+- ``handler`` role (承办单位): user ids in the ``staff`` list of the case's current department
+  in ``departments.yaml``;
+- ``leader`` role (领导): user ids in ``leaders.yaml``, for every case.
+The case service (``CaseService.access``) answers who holds which role. A person may hold
+several roles; a step is done in the first of their roles that the lifecycle table allows.
+Anyone else is refused and nothing changes.
+
+Buttons are built from the table for the case's status (``presenters.action_buttons``):
+``StaffAction`` starts an action (or does it, when it needs no input); ``StaffChoice`` answers a
+pending choice (department, leader, outcome); ``StaffCancel`` cancels it. Inputs an action needs (the row's ``requires``) are asked
+one by one in the staff chat; the pending input lives in the group's ``Conversation.data``
+under ``forms[<user id>]``, so each staff member's next message there answers their own question.
+Commands in a staff chat do the same: ``/accept <case number>``, ``/decline <number> 理由|途径``…
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.chat import Button, Kind
+from bot.conversations import presenters, report, worklist
+from bot.conversations.buttons import ButtonData, StaffAction, StaffCancel, StaffChoice
+from bot.conversations.context import Context
+from bot.conversations.render import esc
+from cases.lifecycle import Action, CaseStatus, Role, TransitionRefused
+from cases.service import Stale
+from storage import cases, repo
+from storage.models import Case
+
+log = logging.getLogger(__name__)
+
+CHOICE_FIELDS = ("department", "leader", "outcome")
+COMMANDS = {
+    "accept": Action.ACCEPT, "decline": Action.DECLINE, "route": Action.ROUTE,
+    "object": Action.OBJECT, "leader": Action.ASSIGN_LEADER, "handle": Action.START_HANDLING,
+    "extend": Action.EXTEND, "ask": Action.REQUEST_INFO, "received": Action.INFO_RECEIVED,
+    "reply": Action.REPLY, "sendback": Action.SEND_BACK, "review": Action.START_REVIEW,
+    "close": Action.CLOSE,
+}
+BUTTONS = (StaffAction, StaffChoice, StaffCancel)
+
+
+def roles_of(ctx: Context, user_id: int, case: Case | None = None) -> list[Role]:
+    return ctx.casework.access.roles_of(user_id, case)
+
+
+# ---------------------------------------------------------------- events in staff chats
+
+async def on_staff_event(ctx: Context, button: ButtonData | None) -> None:
+    """A staff chat: staff buttons, staff commands, and a staff member's pending answer.
+    Everything else in a group is ignored."""
+    ev = ctx.event
+    if ev.kind == Kind.BUTTON and ev.data.startswith(f"{StaffAction.prefix}:"):
+        await on_button(ctx, button)   # a staff button, or a forged one
+    elif ev.kind == Kind.COMMAND:
+        await on_command(ctx)
+    elif ev.kind == Kind.TEXT and form_of(ctx) is not None:
+        await on_answer(ctx, ev.text)
+
+
+def who(ctx: Context) -> str:
+    return esc(ctx.event.user_name or ctx.texts.staff_someone)
+
+
+def refuse(ctx: Context, text: str) -> None:
+    ctx.say(text, audience="staff")
+
+
+def allowed_roles(ctx: Context, case: Case | None, missing: str) -> list[Role]:
+    """The presser's roles on ``case``; refuses (``missing`` when there is no such case, else
+    no permission) and returns [] when they may not act on it."""
+    if case is None:
+        refuse(ctx, missing)
+        return []
+    roles = roles_of(ctx, ctx.event.user_id, case)
+    if not roles:
+        refuse(ctx, ctx.texts.staff_forbidden)
+    return roles
+
+
+async def on_button(ctx: Context, button: ButtonData | None) -> None:
+    ev, t = ctx.event, ctx.texts
+    if not roles_of(ctx, ev.user_id):
+        refuse(ctx, t.staff_forbidden)
+        return
+    if not isinstance(button, BUTTONS) or (isinstance(button, StaffAction)
+                                           and button.action not in Action._value2member_map_):
+        refuse(ctx, t.staff_bad_button)
+        return
+    case = await cases.case_by_id(ctx.session, case_id=button.case_id)
+    roles = allowed_roles(ctx, case, t.staff_bad_button)
+    if not roles:
+        return
+    if isinstance(button, StaffCancel):
+        await cancel(ctx)
+    elif isinstance(button, StaffChoice):
+        await on_choice(ctx, case, button.version, button.choice)
+    else:
+        await begin(ctx, case, Action(button.action), roles, button.version,
+                    message_id=ev.message_id)
+
+
+async def begin(ctx: Context, case: Case, action: Action, roles: list[Role], version: int, *,
+                message_id: int | None, given: list[str] = ()) -> None:
+    """Start ``action`` on ``case`` as seen at ``version``: do it now when it needs no input,
+    else ask for the first input."""
+    if case.version != version:
+        refuse(ctx, presenters.refusal(ctx.casework.stale(case)))
+        await presenters.post_card(ctx, case, ctx.event.chat_id, edit_message_id=message_id)
+        return
+    role = ctx.casework.role_for(roles, case, action)
+    row = ctx.catalog.lifecycle.row(CaseStatus(case.status), action)
+    try:
+        await ctx.casework.plan(ctx.session, case, action, role, now=ctx.now,
+                                fields=probe(ctx, row))
+    except TransitionRefused as exc:
+        refuse(ctx, presenters.refusal(exc))
+        return
+    form = {"case": case.id, "version": version, "action": action.value, "role": role.value,
+            "fields": {}, "message_id": message_id}
+    forms(ctx)[str(ctx.event.user_id)] = form
+    for value in given:
+        if not await fill(ctx, case, form, value.strip()):
+            return
+    await proceed(ctx, case, form)
+
+
+def probe(ctx: Context, row) -> dict[str, Any]:
+    """Placeholder inputs, to ask the table whether a step is possible before any is typed."""
+    table = ctx.catalog.lifecycle
+    plain = next((k for k, c in table.outcomes.items() if not c.requires), "")
+    sample = {"days": 1, "outcome": plain, "rating": next(iter(table.ratings), "")}
+    return {name: sample.get(name, "…") for name in (row.requires if row else ())}
+
+
+def forms(ctx: Context) -> dict:
+    return ctx.data.setdefault("forms", {})
+
+
+def form_of(ctx: Context) -> dict | None:
+    return (ctx.data.get("forms") or {}).get(str(ctx.event.user_id))
+
+
+def needed(ctx: Context, form: dict, case: Case) -> list[str]:
+    """The inputs the form's row needs, the chosen outcome's own inputs right after it."""
+    table = ctx.catalog.lifecycle
+    row = table.row(CaseStatus(case.status), Action(form["action"]))
+    names = list(row.requires) if row else []
+    outcome = table.outcomes.get(form["fields"].get("outcome", ""))
+    if outcome and "outcome" in names:
+        at = names.index("outcome") + 1
+        names[at:at] = [n for n in outcome.requires if n not in names]
+    return names
+
+
+def missing(ctx: Context, form: dict, case: Case) -> str | None:
+    return next((n for n in needed(ctx, form, case) if n not in form["fields"]), None)
+
+
+async def proceed(ctx: Context, case: Case, form: dict) -> None:
+    name = missing(ctx, form, case)
+    if name is None:
+        await finish(ctx, case, form)
+    else:
+        ask(ctx, case, form, name)
+
+
+def ask(ctx: Context, case: Case, form: dict, name: str) -> None:
+    t, table = ctx.texts, ctx.catalog.lifecycle
+    label = table.field_labels[name]
+    cancel_row = [Button(t.staff_cancel_button, StaffCancel(case.id, form["version"]).pack())]
+    choices = choice_options(ctx, case, name)
+    if choices is not None:
+        if not choices:
+            forms(ctx).pop(str(ctx.event.user_id), None)
+            refuse(ctx, t("staff_no_choices", label=label))
+            return
+        buttons = [Button(text, StaffChoice(case.id, form["version"], key).pack())
+                   for key, text in choices]
+        rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+        ctx.say(t("staff_pick", who=who(ctx), number=case.number, label=label),
+                rows + [cancel_row], audience="staff")
+        return
+    hint = t.get(f"staff_hint_{name}", "")
+    ctx.say(t("staff_ask", who=who(ctx), number=case.number, label=label, hint=hint),
+            [cancel_row], audience="staff")
+
+
+def choice_options(ctx: Context, case: Case, name: str) -> list[tuple[str, str]] | None:
+    """(key, button text) of a choice input; None when the input is typed."""
+    if name == "department":  # first routing: the proposed department first; else another
+        deps = ctx.catalog.departments
+        if case.status == CaseStatus.REGISTERED and case.department in deps:
+            proposed = ctx.texts("staff_proposed", name=deps[case.department].name)
+            return [(case.department, proposed)] + [
+                (key, dep.name) for key, dep in deps.items() if key != case.department]
+        return [(key, dep.name) for key, dep in deps.items() if key != case.department]
+    if name == "leader":
+        return [(str(i), leader.name) for i, leader in enumerate(ctx.catalog.leaders)]
+    if name == "outcome":
+        return [(key, c.label) for key, c in ctx.catalog.lifecycle.outcomes.items()]
+    return None
+
+
+def choose(ctx: Context, case: Case, form: dict, name: str, key: str) -> bool:
+    """Store a choice (by key, or by its label when typed); False when it is not one."""
+    for option, text in choice_options(ctx, case, name) or []:
+        if name == "department":
+            text = ctx.catalog.department_name(option)
+        if key in (option, text):
+            if name == "department":
+                form["department"] = option
+                form["fields"][name] = text
+            elif name == "leader":
+                form["leader_id"] = ctx.catalog.leaders[int(option)].user_id
+                form["fields"][name] = text
+            else:
+                form["fields"][name] = option
+            return True
+    return False
+
+
+async def fill(ctx: Context, case: Case, form: dict, value: str) -> bool:
+    """One input typed (or given with a command). False when it was refused and asked again."""
+    t = ctx.texts
+    name = missing(ctx, form, case)
+    if name is None:
+        return True
+    if not value:
+        ask(ctx, case, form, name)
+        return False
+    if name in CHOICE_FIELDS:
+        if not choose(ctx, case, form, name, value):
+            refuse(ctx, t.staff_pick_a_button)
+            ask(ctx, case, form, name)
+            return False
+        return True
+    if len(value) > ctx.settings.max_description_chars:
+        refuse(ctx, t("too_long", got=len(value), max=ctx.settings.max_description_chars))
+        return False
+    if name == "days":
+        digits = value.rstrip(t.staff_days_suffixes)
+        if not digits.isdigit():
+            refuse(ctx, t.staff_days_number)
+            ask(ctx, case, form, name)
+            return False
+        value = digits
+    form["fields"][name] = value
+    return True
+
+
+async def on_answer(ctx: Context, text: str) -> None:
+    form = form_of(ctx)
+    case = await cases.case_by_id(ctx.session, case_id=form["case"])
+    if case is None or not roles_of(ctx, ctx.event.user_id, case):
+        forms(ctx).pop(str(ctx.event.user_id), None)
+        refuse(ctx, ctx.texts.staff_forbidden)
+        return
+    if case.version != form["version"]:   # someone acted on the case meanwhile
+        forms(ctx).pop(str(ctx.event.user_id), None)
+        refuse(ctx, presenters.refusal(ctx.casework.stale(case)))
+        await presenters.post_card(ctx, case, ctx.event.chat_id,
+                                   edit_message_id=form.get("message_id"))
+        return
+    if await fill(ctx, case, form, text.strip()):
+        await proceed(ctx, case, form)
+
+
+async def on_choice(ctx: Context, case: Case, version: int, key: str) -> None:
+    form = form_of(ctx)
+    if form is None or form["case"] != case.id or form["version"] != version:
+        refuse(ctx, ctx.texts.staff_bad_button)
+        return
+    name = missing(ctx, form, case)
+    if name not in CHOICE_FIELDS or not choose(ctx, case, form, name, key):
+        refuse(ctx, ctx.texts.staff_bad_button)
+        return
+    await proceed(ctx, case, form)
+
+
+async def cancel(ctx: Context) -> None:
+    if forms(ctx).pop(str(ctx.event.user_id), None) is None:
+        refuse(ctx, ctx.texts.staff_nothing_pending)
+    else:
+        ctx.say(ctx.texts("staff_cancelled", who=who(ctx)), audience="staff")
+
+
+async def finish(ctx: Context, case: Case, form: dict) -> None:
+    """All inputs are there: carry the step out, tell the chat, refresh the case's buttons."""
+    t, ev = ctx.texts, ctx.event
+    forms(ctx).pop(str(ev.user_id), None)
+    action, role = Action(form["action"]), Role(form["role"])
+    try:
+        done = await ctx.casework.act(ctx.session, case, action, role, now=ctx.now,
+                                      seen_version=form["version"],
+                                      actor=f"staff:{ev.user_id}", fields=form["fields"],
+                                      department=form.get("department"),
+                                      leader_id=form.get("leader_id"))
+    except Stale as exc:
+        refuse(ctx, presenters.refusal(exc))
+        await presenters.post_card(ctx, case, ev.chat_id, edit_message_id=form.get("message_id"))
+        return
+    except TransitionRefused as exc:
+        refuse(ctx, presenters.refusal(exc))
+        return
+    await presenters.announce(ctx, done)
+    log.info("case %s: %s by %s", case.id, action.value, role.value)
+    lifecycle = ctx.catalog.lifecycle
+    ctx.say(t("staff_done", number=case.number, action=lifecycle.action_label(action),
+              who=who(ctx), status=lifecycle.status_label(done.case.status)), audience="staff")
+    await presenters.post_card(ctx, case, ev.chat_id, edit_message_id=form.get("message_id"))
+    target = ctx.staff_chat_for(case.department)
+    if action == Action.ROUTE and target is not None and target != ev.chat_id:
+        await presenters.post_card(ctx, case, target)
+
+
+# ---------------------------------------------------------------- commands
+
+# Commands that show something rather than act on one case: /cases (open cases by traffic
+# light) and /stats (the leaders' numbers and chart).
+VIEWS = {"cases": worklist.show, "stats": report.on_command}
+
+
+async def on_command(ctx: Context) -> None:
+    ev, t = ctx.event, ctx.texts
+    known = ev.command in COMMANDS or ev.command in VIEWS or ev.command in ("case", "help",
+                                                                            "cancel")
+    if not known:
+        return  # not ours: groups hear many bots' commands
+    if not roles_of(ctx, ev.user_id):
+        refuse(ctx, t.staff_forbidden)
+        return
+    if ev.command == "help":
+        ctx.say(t.staff_help, audience="staff")
+        return
+    if ev.command == "cancel":
+        await cancel(ctx)
+        return
+    if ev.command in VIEWS:
+        await VIEWS[ev.command](ctx, roles_of(ctx, ev.user_id))
+        return
+    number, _, rest = ev.args.partition(" ")
+    case = await repo.case_by_number(ctx.session, number=number.strip().upper()) if number else None
+    roles = allowed_roles(ctx, case, t.staff_no_case)
+    if not roles:
+        return
+    if ev.command == "case":
+        await presenters.post_card(ctx, case, ev.chat_id)
+        return
+    given = [v for v in rest.replace("｜", "|").split("|") if v.strip()] if rest.strip() else []
+    await begin(ctx, case, COMMANDS[ev.command], roles, case.version, message_id=None,
+                given=given)

@@ -1,0 +1,146 @@
+"""The numbers leaders watch, each with its n, over a period and optionally one department.
+
+Definitions (DOMAIN.md; the period is whole Asia/Shanghai days, both ends included; a case
+belongs to the department it is with now):
+- 受理案件 received: cases registered in the period.
+- 办结率 closure rate: of the accepted cases whose handling limit (its latest round, after any
+  send-back) ends in the period, those concluded (replied) by now.
+- 按期办结率 on-time rate: of the cases concluded in the period, those concluded before their
+  handling limit (extensions and paused days included) ran out.
+- 满意率 satisfaction rate: of those concluded in the period and rated, Σ weight × rating / n,
+  weights in rating.yaml (满意 1, 基本满意 0.9, 不满意 0).
+- 参评率 rating rate: of the cases concluded in the period, those rated.
+- 类别分布 share by category: the received cases by first-level category.
+- 超期 overdue: limits the scheduler escalates (``schedule`` with ``escalate``) that had passed
+  and were still running at the end of the period (or now, if earlier), paused ones excepted.
+Also the cases received per week by category, and today's traffic lights per department, for
+the chart. The numbers only: ``bot.conversations.report`` words and draws them.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cases import glance
+from cases.deadlines import SHANGHAI, end_of_day, local_date
+from cases.lifecycle import Lifecycle
+from storage.models import Case, CaseDeadline, Rating
+
+DEFAULT_DAYS = 30
+
+
+
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    part: float
+    n: int
+
+    @property
+    def value(self) -> float | None:
+        return self.part / self.n if self.n else None
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    number: str
+    department: str
+    kind: str
+    last_day: date
+    days_over: int
+
+
+@dataclass
+class Stats:
+    start: date
+    end: date
+    department: str | None
+    received: int = 0
+    closure: Ratio = Ratio(0, 0)
+    on_time: Ratio = Ratio(0, 0)
+    satisfaction: Ratio = Ratio(0, 0)
+    rating_rate: Ratio = Ratio(0, 0)
+    ratings: dict[str, int] = field(default_factory=dict)
+    categories: list[tuple[str, int]] = field(default_factory=list)
+    overdue: list[Overdue] = field(default_factory=list)
+    weekly: dict[date, dict[str, int]] = field(default_factory=dict)
+    lights: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def period(start: date | None, end: date | None, now: datetime) -> tuple[date, date]:
+    end = end or local_date(now)
+    return start or end - timedelta(days=DEFAULT_DAYS - 1), end
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
+
+
+# ---------------------------------------------------------------- the numbers
+
+async def compute(session: AsyncSession, *, start: date, end: date, now: datetime,
+                  lifecycle: Lifecycle, weights: dict[str, float],
+                  department: str | None = None) -> Stats:
+    """The numbers for ``start``..``end``; ``weights``: each rating's weight in 满意率."""
+    rules = lifecycle.rules
+    lo, hi = day_start(start), end_of_day(end)
+    as_of = min(now, hi)
+    in_dep = [Case.department == department] if department else []
+    st = Stats(start, end, department)
+
+    received = (await session.exec(
+        select(Case.level1, Case.created_at)
+        .where(col(Case.created_at) >= lo, col(Case.created_at) < hi, *in_dep))).all()
+    st.received = len(received)
+    st.categories = Counter(level1 for level1, _ in received).most_common()
+    weekly: dict[date, Counter] = defaultdict(Counter)
+    for level1, at in received:
+        day = local_date(at)
+        weekly[day - timedelta(days=day.weekday())][level1] += 1
+    st.weekly = {week: dict(weekly[week]) for week in sorted(weekly)}
+
+    # the latest handling round of each case
+    latest = (select(func.max(CaseDeadline.id).label("id"))
+              .where(CaseDeadline.kind == "handling").group_by(CaseDeadline.case_id)).subquery()
+    rounds = (select(CaseDeadline.due_at, CaseDeadline.stopped_at, Rating.overall)
+              .join(latest, col(latest.c.id) == CaseDeadline.id)
+              .join(Case, col(Case.id) == CaseDeadline.case_id)
+              .outerjoin(Rating, col(Rating.case_id) == CaseDeadline.case_id)
+              .where(*in_dep))
+    due_rows = (await session.exec(rounds.where(col(CaseDeadline.due_at) > lo,
+                                                col(CaseDeadline.due_at) <= hi))).all()
+    st.closure = Ratio(sum(1 for _, stopped, _ in due_rows if stopped is not None), len(due_rows))
+    done_rows = (await session.exec(rounds.where(col(CaseDeadline.stopped_at) >= lo,
+                                                 col(CaseDeadline.stopped_at) < hi))).all()
+    st.on_time = Ratio(sum(1 for due, stopped, _ in done_rows if stopped < due), len(done_rows))
+    given = [overall for _, _, overall in done_rows if overall is not None]
+    st.rating_rate = Ratio(len(given), len(done_rows))
+    st.satisfaction = Ratio(sum(weights.get(r, 0.0) for r in given), len(given))
+    st.ratings = {key: given.count(key) for key in lifecycle.ratings}
+
+    escalated = [k for k, w in rules.schedule.items() if w.escalate]
+    late = (await session.exec(
+        select(Case.number, Case.department, CaseDeadline.kind, CaseDeadline.due_at)
+        .join(Case, col(Case.id) == CaseDeadline.case_id)
+        .where(col(CaseDeadline.kind).in_(escalated), col(CaseDeadline.due_at) <= as_of,
+               or_(col(CaseDeadline.stopped_at).is_(None), col(CaseDeadline.stopped_at) > as_of),
+               or_(col(CaseDeadline.paused_at).is_(None), col(CaseDeadline.paused_at) > as_of),
+               *in_dep)
+        .order_by(CaseDeadline.due_at, Case.number))).all()
+    as_of_day = local_date(as_of - timedelta(seconds=1))   # the period's last day, or today
+    st.overdue = [Overdue(number, dep, kind, local_date(due - timedelta(seconds=1)),
+                          (as_of_day - local_date(due - timedelta(seconds=1))).days)
+                  for number, dep, kind, due in late]
+
+    open_cases = list((await session.exec(
+        select(Case).where(col(Case.status).in_(list(rules.waiting)), *in_dep))).all())
+    lights = await glance.lights_of(session, open_cases, now, rules)
+    per_dep: dict[str, Counter] = defaultdict(Counter)
+    for case in open_cases:
+        per_dep[case.department][lights[case.id].colour] += 1
+    st.lights = {dep: dict(per_dep[dep]) for dep in sorted(per_dep)}
+    return st
