@@ -103,8 +103,8 @@ def speed(args, jieba, clf, rows) -> None:
     best = {k: sum(min(t) for t in v) for k, v in times.items()}
 
     def paired(a: str, b: str) -> float:
-        return statistics.median(x / y for ta, tb in zip(times[a], times[b])
-                                 for x, y in zip(ta, tb))
+        return statistics.median(x / y for ta, tb in zip(times[a], times[b], strict=False)
+                                 for x, y in zip(ta, tb, strict=False))
 
     print(f"speed on {len(texts)} texts ({len(chunks)} chunks × {args.rounds} rounds, paired): "
           f"jieba.lcut {len(texts) / best['jieba']:.0f}/s (HMM=False "
@@ -117,8 +117,15 @@ def speed(args, jieba, clf, rows) -> None:
 
 def accuracy(args, clf, rows) -> None:
     """k-fold CV; short input judged by the model of its fold."""
-    from nlp.evaluate import (SHORT_CHARS, duplicate_groups, folds, metrics, read_rows,
-                              short_views, training_set)
+    from nlp.evaluate import (
+        SHORT_CHARS,
+        duplicate_groups,
+        folds,
+        metrics,
+        read_rows,
+        short_views,
+        training_set,
+    )
     from nlp.train import fit
 
     complaints = args.data_dir / "complaints_dev.csv"

@@ -34,11 +34,11 @@ sys.path.insert(0, str(ROOT))
 from sqlmodel import func, select  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
+from bot.chat import Outgoing  # noqa: E402
 from bot.frontends.runner import limits_from  # noqa: E402
 from bot.frontends.telegram import make_api  # noqa: E402
 from bot.notify.delivery import Delivery  # noqa: E402
 from bot.notify.messages import to_payload  # noqa: E402
-from bot.chat import Outgoing  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from storage import outbox  # noqa: E402
 from storage.models import OutboxMessage  # noqa: E402

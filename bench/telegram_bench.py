@@ -28,7 +28,6 @@ sys.path.insert(0, str(ROOT))
 from tests.fakes.citizen import WAGES, Citizen  # noqa: E402
 from tests.fakes.telegram_server import FakeTelegram  # noqa: E402
 
-
 # ---------------------------------------------------------------- the bare echo bots
 
 def echo_aiogram(token: str, base: str) -> None:

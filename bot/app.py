@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.conversations import buttons, intake, menu, progress, rating, staff, supplement
 from bot.conversations.common import stale_button
-from bot.conversations.context import ClassifierSource
 from bot.conversations.engine import Engine, OutgoingHook
-from bot.conversations.flow import Registry
+from bot.conversations.flow import ClassifierSource, Registry
 from cases.service import Access, CaseService
 from config.catalog import Catalog
 from config.settings import Settings

@@ -33,7 +33,7 @@ class Incoming:
     message_id: int | None = None  # the message the button was on, for edits
 
     @staticmethod
-    def from_text(chat_id: int, user_id: int, text: str, **kw) -> "Incoming":
+    def from_text(chat_id: int, user_id: int, text: str, **kw) -> Incoming:
         """A typed message; commands are recognised here so every front end agrees."""
         stripped = (text or "").strip()
         if stripped.startswith("/") and len(stripped) > 1:
@@ -57,8 +57,10 @@ class Outgoing:
     chat_id: int
     text: str
     buttons: list[list[Button]] = field(default_factory=list)
-    request_contact: bool = False   # show a "share my phone number" reply keyboard
+    request_contact: str = ""       # show a "share my phone number" button with this label
     remove_keyboard: bool = False   # remove a reply keyboard shown before
+    keyboard_note: str = ""         # words for a second message that carries the reply keyboard
+                                    # (when this one has inline buttons: one markup a message)
     edit_message_id: int | None = None  # edit this message instead of sending a new one
     audience: str = "citizen"       # "citizen", "staff" or "leaders": who reads it
     photo: bytes | None = None      # a PNG sent as a photo, ``text`` as its caption

@@ -11,13 +11,10 @@ A ``Deadline.due`` is the first instant past the limit: midnight after its last 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
-from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
-
-import yaml
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -42,8 +39,8 @@ class WorkCalendar:
         self.years = frozenset(years) | {d.year for d in self.holidays | self.workdays}
 
     @classmethod
-    def load(cls, path: str | Path) -> "WorkCalendar":
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    def parse(cls, raw: dict, path: object = "holidays") -> WorkCalendar:
+        """The calendar from the parsed ``holidays.yaml``; ``path`` names it in errors."""
         holidays: list[date] = []
         workdays: list[date] = []
         for year, entry in raw.items():
@@ -181,9 +178,9 @@ class DeadlineRules:
             raise KeyError(f"unknown deadline kind {kind!r}; known: {known}") from None
 
 
-def load_rules(path: str | Path, calendar: WorkCalendar) -> DeadlineRules:
-    """The limits and the scheduler's table from ``deadlines.yaml``, counted on ``calendar``."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+def parse_rules(raw: dict, calendar: WorkCalendar, path: object = "deadlines") -> DeadlineRules:
+    """The limits and the scheduler's table from the parsed ``deadlines.yaml``, counted on
+    ``calendar``; ``path`` names the file in errors."""
     limits = {}
     for kind, row in (raw.get("limits") or {}).items():
         basis = row.get("basis", CALENDAR)

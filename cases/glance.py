@@ -3,9 +3,9 @@ are config: lights and the statuses that have one in ``deadlines.yaml`` (``traff
 which limits citizens see (``schedule``)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable
 
 from sqlalchemy import func, or_
 from sqlmodel import col, select

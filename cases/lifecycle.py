@@ -1,6 +1,6 @@
 """The case lifecycle: states, actions, who may act, and what each step does to the deadlines.
 
-The rules are data (``config/lifecycle.yaml``, one row per (from-state, action)); this module
+The rules are data (``lifecycle.yaml``, one row per (from-state, action)); this module
 loads and checks them and answers one question with a pure function: may this person do this
 to a case in this state now, and if so what must be written? ``plan_transition`` returns a
 ``TransitionPlan`` (new status, event note, deadline changes, the citizen's message) or raises
@@ -11,13 +11,11 @@ case event, change the deadlines, queue the citizen's message.
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Any, Mapping
-
-import yaml
+from typing import Any
 
 from cases.deadlines import DeadlineRules
 
@@ -186,9 +184,9 @@ REFUSALS = ("status_changed", "stale", "not_now", "wrong_role", "already_paused"
             "days_out_of_range", "extension_cap", "unknown_outcome", "unknown_rating")
 
 
-def load_lifecycle(path: str | Path, rules: DeadlineRules) -> Lifecycle:
-    """Read and check the table; a ValueError names the first row that is wrong."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+def parse_lifecycle(raw: dict, rules: DeadlineRules, path: object = "lifecycle") -> Lifecycle:
+    """Check the parsed table (``lifecycle.yaml``); a ValueError names the first row that is
+    wrong (``path`` names the file)."""
     labels = {key: {str(k): str(v) for k, v in (raw.get(key) or {}).items()} for key in _LABELLED}
     for key, enum in _LABELLED.items():
         unlabelled = [m.value for m in enum if m.value not in labels[key]]

@@ -19,8 +19,15 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cases.deadlines import deadline_for, paused_days
-from cases.lifecycle import (Action, CaseStatus, Lifecycle, Role, TransitionPlan,
-                             TransitionRefused, plan_transition)
+from cases.lifecycle import (
+    Action,
+    CaseStatus,
+    Lifecycle,
+    Role,
+    TransitionPlan,
+    TransitionRefused,
+    plan_transition,
+)
 from storage import cases, repo
 from storage.models import Case, CaseDeadline, Citizen, Rating
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from cases.deadlines import DeadlineRules, WorkCalendar, load_rules
-from cases.lifecycle import Lifecycle, load_lifecycle
+from cases.deadlines import DeadlineRules, WorkCalendar, parse_rules
+from cases.lifecycle import Lifecycle, parse_lifecycle
 from config.settings import CONFIG_DIR
 from nlp.rules import RoutingRules, read_yaml
 from nlp.taxonomy import Taxonomy
@@ -19,6 +19,22 @@ from storage.models import Rating
 def load_yaml(name: str, config_dir: Path):
     with open(config_dir / name, encoding="utf-8") as fh:
         return yaml.safe_load(fh)
+
+
+def _read(path: Path) -> dict:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+
+
+def load_calendar(path: Path) -> WorkCalendar:
+    return WorkCalendar.parse(_read(path), path)
+
+
+def load_rules(path: Path, calendar: WorkCalendar) -> DeadlineRules:
+    return parse_rules(_read(path), calendar, path)
+
+
+def load_lifecycle(path: Path, rules: DeadlineRules) -> Lifecycle:
+    return parse_lifecycle(_read(path), rules, path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +105,7 @@ class Catalog:
             for key, row in read("departments.yaml").items()}
         self.leaders = tuple(Leader(int(row["user_id"]), str(row["name"]))
                              for row in read("leaders.yaml", {}).get("leaders") or ())
-        calendar = WorkCalendar.load(self.config_dir / "holidays.yaml")
+        calendar = load_calendar(self.config_dir / "holidays.yaml")
         self.deadlines: DeadlineRules = load_rules(self.config_dir / "deadlines.yaml", calendar)
         self.lifecycle: Lifecycle = load_lifecycle(self.config_dir / "lifecycle.yaml",
                                                    self.deadlines)

@@ -6,21 +6,14 @@ from typing import Protocol
 
 
 class Flag:
-    """Flags a handler must see at once (values are stable identifiers, labels are Chinese)."""
+    """Flags a handler must see at once (stable identifiers; their words are ``flag_label_*`` in
+    texts.yaml)."""
 
     COLLECTIVE = "collective"      # 集体访: many people
     ESCALATION = "escalation"      # 进京、跳楼、自杀、堵路 …
     LITIGATION = "litigation"      # already in court / arbitration / review: 诉访分离
     OFFICIAL = "official"          # report against an official: 纪检监察, confidential
     UTILITY = "utility"            # 停水、停电、断气: urgent
-
-    LABELS = {
-        COLLECTIVE: "集体诉求",
-        ESCALATION: "有激化风险",
-        LITIGATION: "已进入诉讼/仲裁/复议",
-        OFFICIAL: "反映公职人员问题（保密）",
-        UTILITY: "水电气紧急",
-    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .api import Category, Classification, Flag
+from .api import Category, Classification
 from .model import LinearModel
 from .normalize import Normalizer
 from .pairs import pair_codes
@@ -95,7 +95,7 @@ class ComplaintClassifier:
         # 1. learned weights: probabilities over the categories of the training data
         x = model.vector_of(doc.title_tokens, doc.text_tokens, text_pairs, title_pairs)
         if len(x[0]):
-            probs = dict(zip(model.classes, model.probabilities(model.scores(x))))
+            probs = dict(zip(model.classes, model.probabilities(model.scores(x)), strict=False))
         else:
             probs = {}
         # 2. hand-written keywords, for all fifteen categories and the fine levels
@@ -180,7 +180,8 @@ class ComplaintClassifier:
         return shows
 
     # --- explanation ---------------------------------------------------------------------
-    def explain(self, text: str, title: str = "", departments: dict | None = None) -> str:
+    def explain(self, text: str, title: str = "", departments: dict | None = None,
+                flag_labels: dict | None = None) -> str:
         d = self.decide(self.prepare(text, title))
         r = d.result
         names = {k: (v or {}).get("name", k) for k, v in (departments or {}).items()}
@@ -207,7 +208,7 @@ class ComplaintClassifier:
         lines.append(f"承办部门：{dept}")
         if d.flag_hits:
             lines.append("提醒：" + "；".join(
-                f"{Flag.LABELS.get(n, n)}（“{w}”）" for n, w in d.flag_hits))
+                f"{(flag_labels or {}).get(n, n)}（“{w}”）" for n, w in d.flag_hits))
         else:
             lines.append("提醒：无")
         lines.append("需请群众确认类别：" + ("是" if r.unsure else "否"))

@@ -8,7 +8,22 @@ import sys
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 from . import CONFIG_DIR, MODEL_PATH
+from .classifier import build
+from .evaluate import (
+    cross_validate,
+    format_report,
+    metrics,
+    read_rows,
+    short_views,
+    timed_decisions,
+    training_set,
+)
+from .model import LinearModel
+from .rules import read_yaml
+from .train import fit
 
 log = logging.getLogger("huiyin.nlp")
 
@@ -46,16 +61,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _bar(total: int, desc: str):
-    from tqdm import tqdm
-
     # disable=None: a bar on a terminal, nothing when output is redirected
     return tqdm(total=total, desc=desc, unit="条", disable=None, file=sys.stderr)
 
 
 def _classify(args) -> int:
-    from .classifier import build
-    from .evaluate import read_rows
-
     clf = build(args.config, args.model)
     rows = read_rows(args.input, need_label=False)
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -78,10 +88,6 @@ def _classify(args) -> int:
 
 
 def _eval(args) -> int:
-    from .classifier import build
-    from .evaluate import (cross_validate, format_report, metrics, read_rows, short_views,
-                           timed_decisions)
-
     rows = read_rows(args.data)
     gold = [r.label for r in rows]
     if args.cv:
@@ -111,10 +117,6 @@ def _eval(args) -> int:
 
 
 def _train(args) -> int:
-    from .classifier import build
-    from .evaluate import read_rows, short_views, training_set
-    from .train import fit
-
     rows = read_rows(args.data)
     clf = build(args.config, None)
     with _bar(len(rows), "分词") as bar:
@@ -135,18 +137,16 @@ def _train(args) -> int:
 
 
 def _explain(args) -> int:
-    from .classifier import build
-    from .rules import read_yaml
-
     clf = build(args.config, args.model)
     departments = read_yaml(args.config / "departments.yaml")
-    print(clf.explain(args.text, args.title, departments))
+    texts = read_yaml(args.config / "texts.yaml")
+    labels = {k.removeprefix("flag_label_"): v for k, v in texts.items()
+              if k.startswith("flag_label_")}
+    print(clf.explain(args.text, args.title, departments, labels))
     return 0
 
 
 def _keywords(args) -> int:
-    from .model import LinearModel
-
     model = LinearModel.load(args.model)
     for k, c in enumerate(model.classes):
         words = "、".join(w for w, _ in model.keywords(k, args.n))

@@ -8,6 +8,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .classifier import ComplaintClassifier, Decision, Document
 from .train import fit
 
@@ -62,8 +64,7 @@ def duplicate_groups(docs: list[Document]) -> list[int]:
 
 
 def folds(labels: list[str], groups: list[int], k: int, seed: int = 0):
-    import numpy as np
-    from sklearn.model_selection import StratifiedGroupKFold
+    from sklearn.model_selection import StratifiedGroupKFold  # training only: not at start-up
 
     return list(StratifiedGroupKFold(k, shuffle=True, random_state=seed)
                 .split(np.zeros(len(labels)), labels, groups))
@@ -118,18 +119,18 @@ def metrics(gold: list[str], decisions: list[Decision], seconds: float | None = 
     labels = sorted(set(gold))
     per_class = {}
     for c in labels:
-        tp = sum(1 for g, p in zip(gold, pred) if g == c and p == c)
+        tp = sum(1 for g, p in zip(gold, pred, strict=False) if g == c and p == c)
         n_pred = sum(1 for p in pred if p == c)
         n_gold = sum(1 for g in gold if g == c)
         prec = tp / n_pred if n_pred else 0.0
         rec = tp / n_gold if n_gold else 0.0
         f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
         per_class[c] = {"precision": prec, "recall": rec, "f1": f1, "support": n_gold}
-    top3 = sum(1 for g, d in zip(gold, decisions) if g in [c for c, _ in d.result.top3])
-    confusion = Counter(zip(gold, pred))
+    top3 = sum(1 for g, d in zip(gold, decisions, strict=False) if g in [c for c, _ in d.result.top3])
+    confusion = Counter(zip(gold, pred, strict=False))
     result = {
         "n": len(gold),
-        "accuracy": sum(1 for g, p in zip(gold, pred) if g == p) / len(gold),
+        "accuracy": sum(1 for g, p in zip(gold, pred, strict=False) if g == p) / len(gold),
         "macro_f1": sum(v["f1"] for v in per_class.values()) / len(per_class),
         "top3_accuracy": top3 / len(gold),
         "per_class": per_class,

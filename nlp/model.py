@@ -63,7 +63,7 @@ def _words_and_pairs(tokens: list[str]) -> Counter:
 class LinearModel:
     def __init__(self, classes: list[str], bias: list[float], words: list[str], table,
                  temperature: float = 1.0, title_weight: int = 3, meta: dict | None = None,
-                 norm: str = "joint", short: "LinearModel | None" = None, short_chars: int = 0,
+                 norm: str = "joint", short: LinearModel | None = None, short_chars: int = 0,
                  title_bias: list[float] | None = None, title_share: float = 0.0):
         """``words``: the features; ``table``: one row per feature, [idf, w_class0, w_class1, …]."""
         words = list(words)
@@ -96,13 +96,13 @@ class LinearModel:
         (p0, p1), (t0, t1), (tp0, tp1) = span(_PAIR), span(_TITLE), span(_TITLE + _PAIR)
         self.index = {}
         for a, b in ((0, p0), (p1, t0), (t1, len(words))):
-            self.index.update(zip(words[a:b], range(a, b)))
+            self.index.update(zip(words[a:b], range(a, b), strict=False))
         self.title_index = {words[i][1:]: i for i in chain(range(t0, tp0), range(tp1, t1))}
         self.pairs = PairTable([w[1:] for w in words[p0:p1]], np.arange(p0, p1))
         self.title_pairs = PairTable([w[2:] for w in words[tp0:tp1]], np.arange(tp0, tp1))
         self._titled = t1 > t0
 
-    def for_length(self, n_chars: int) -> "LinearModel":
+    def for_length(self, n_chars: int) -> LinearModel:
         """The model that scores a message of ``n_chars`` characters."""
         if self.short is not None and n_chars <= self.short_chars:
             return self.short
@@ -183,7 +183,7 @@ class LinearModel:
         c = values * weights
         order = np.argsort(-c)[:n]
         words = self.words
-        return [(words[r], v) for r, v in zip(rows[order].tolist(), c[order].tolist()) if v > 0]
+        return [(words[r], v) for r, v in zip(rows[order].tolist(), c[order].tolist(), strict=False) if v > 0]
 
     def keywords(self, k: int, n: int = 30, pairs: bool = False) -> list[tuple[str, float]]:
         """The words with the largest weight for category k: the category's learned keywords."""
@@ -228,7 +228,7 @@ class LinearModel:
         path.write_bytes(gzip.compress(raw.getvalue(), compresslevel=9, mtime=0))
 
     @classmethod
-    def load(cls, path: Path) -> "LinearModel":
+    def load(cls, path: Path) -> LinearModel:
         raw = gzip.decompress(Path(path).read_bytes())
         if raw[:1] == b"{":
             return cls._from_json(json.loads(raw.decode("utf-8")), path)
@@ -238,7 +238,7 @@ class LinearModel:
         if header.get("format") != FORMAT:
             raise ValueError(f"模型文件格式不支持：{path}")
 
-        def part(data: dict, prefix: str = "") -> "LinearModel":
+        def part(data: dict, prefix: str = "") -> LinearModel:
             text = files[prefix + "words.txt"].decode("utf-8")
             words = text.split("\n") if text else []
             return cls._from(data, words, np.load(io.BytesIO(files[prefix + "weights.npy"])))
@@ -249,19 +249,19 @@ class LinearModel:
         return model
 
     @classmethod
-    def _from(cls, data: dict, words: list[str], table) -> "LinearModel":
+    def _from(cls, data: dict, words: list[str], table) -> LinearModel:
         return cls(data["classes"], data["bias"], words, table, data["temperature"],
                    data["title_weight"], data.get("meta"), data.get("norm", "joint"),
                    title_bias=data.get("title_bias"),
                    title_share=float(data.get("title_share", 0.0)))
 
     @classmethod
-    def _from_json(cls, data: dict, path: Path) -> "LinearModel":
+    def _from_json(cls, data: dict, path: Path) -> LinearModel:
         """A model of the earlier format: gzipped JSON with a ``vocab`` of feature → row."""
         if data.get("format") not in (1, 2):
             raise ValueError(f"模型文件格式不支持：{path}")
 
-        def part(d: dict) -> "LinearModel":
+        def part(d: dict) -> LinearModel:
             return cls._from(d, list(d["vocab"]), list(d["vocab"].values()))
 
         model = part(data)

@@ -13,7 +13,6 @@ import yaml
 
 from .pairs import PairTable, pair_codes
 
-
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when present: 10× faster
 
 
@@ -165,7 +164,7 @@ class RoutingRules:
             ranked = []
             for n, rule in enumerate(self.rules):
                 keys = (rule.get("level1"), rule.get("level2"), rule.get("level3"))
-                if any(k and k != g for k, g in zip(keys, given)):
+                if any(k and k != g for k, g in zip(keys, given, strict=False)):
                     continue
                 words = list(rule.get("words") or [])
                 rank = sum(1 for k in keys if k) * 2 + (1 if words else 0)

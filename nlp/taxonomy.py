@@ -13,7 +13,7 @@ class Taxonomy:
         self.tree = tree
 
     @classmethod
-    def load(cls, config_dir: Path) -> "Taxonomy":
+    def load(cls, config_dir: Path) -> Taxonomy:
         path = Path(config_dir) / "taxonomy.yaml"
         raw = read_yaml(path)
         return cls({l1: {l2: list(l3s or []) for l2, l3s in sub.items()} for l1, sub in raw.items()})

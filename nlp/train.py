@@ -94,7 +94,7 @@ def fit(pairs: list[tuple[list[str], list[str]]], labels: list[str], *, C: float
     title_bias = np.zeros(len(classes))
     for name, docs in blocks.items():
         has = np.array([bool(d) for d in docs]) if name == "title" else np.ones(len(docs), bool)
-        docs = [d for d, h in zip(docs, has) if h]
+        docs = [d for d, h in zip(docs, has, strict=False) if h]
         columns, idf, W, b = _fit_block(docs, y[has], classes, C=C, alpha=alpha,
                                         min_df=min_df if name != "title" else max(2, min_df - 2),
                                         seed=seed)

@@ -11,7 +11,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.db import dialect_of, insert_for
 from storage.models import InboxUpdate, utcnow
 
-
 _TABLE = InboxUpdate.__table__       # plain (Core) statements: these run for every update
 
 

@@ -48,7 +48,7 @@ class ButtonData:
         if not required <= len(parts) <= len(fields):
             return None
         values = {}
-        for f, raw in zip(fields, parts):
+        for f, raw in zip(fields, parts, strict=False):
             if f.type in ("int", int):
                 if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ID:
                     return None

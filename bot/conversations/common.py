@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from bot.chat import Button
 from bot.conversations.buttons import Menu
-from bot.conversations.context import Context
+from bot.conversations.flow import Context
 from config.catalog import Texts
 
 

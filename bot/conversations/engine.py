@@ -19,8 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Incoming, Kind, Outgoing
 from bot.conversations.buttons import unpack
-from bot.conversations.context import ClassifierSource, Context, Scope
-from bot.conversations.flow import Registry
+from bot.conversations.flow import ClassifierSource, Context, Registry, Scope
 from cases.service import CaseService
 from config.catalog import Catalog
 from config.settings import Settings

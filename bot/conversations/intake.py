@@ -13,7 +13,7 @@ from bot.chat import Button, Kind
 from bot.conversations import presenters, validate
 from bot.conversations.buttons import Intake
 from bot.conversations.common import leave_flow, media_word, remind, show_menu
-from bot.conversations.context import Context
+from bot.conversations.flow import Context
 from bot.conversations.render import esc, shorten
 from config.catalog import CategoryRules, Question
 from nlp.api import Flag
@@ -353,7 +353,7 @@ async def answer_phone(ctx: Context, text: str) -> None:
         await prompt(ctx)
         return
     store(ctx, "phone", phone)
-    ctx.say(ctx.texts.phone_noted, remove_keyboard=True)
+    ctx.say(ctx.texts.phone_noted, remove_keyboard=True, keyboard_note=ctx.texts.keyboard_closed)
     await advance(ctx)
 
 
@@ -526,7 +526,8 @@ def prompt_phone(ctx: Context) -> None:
     t = ctx.texts
     anonymous = bool(ctx.data.get("anonymous"))
     ctx.say(t.ask_phone_anonymous if anonymous else t.ask_phone,
-            [nav_row(ctx, skip=anonymous)], request_contact=True)
+            [nav_row(ctx, skip=anonymous)], request_contact=t.contact_button,
+            keyboard_note=t.contact_hint)
 
 
 def prompt_attachments(ctx: Context) -> None:
@@ -551,7 +552,7 @@ def summary_lines(ctx: Context, *, for_staff: bool = False) -> list[str]:
         name = t.anonymous_name if d.get("anonymous") else esc(d.get("name") or t.not_given)
         lines += [f"{t.field_name}：{name}",
                   f"{t.field_phone}：{esc(d.get('phone') or t.not_given)}",
-                  f"{t.field_attachments}：{len(d.get('attachments') or [])} 份"]
+                  f"{t.field_attachments}：{t('attachments_n', n=len(d.get('attachments') or []))}"]
     return lines
 
 

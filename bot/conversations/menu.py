@@ -5,7 +5,7 @@ from bot.chat import Button, Kind
 from bot.conversations import intake, progress
 from bot.conversations.buttons import Menu
 from bot.conversations.common import media_word, remind, show_menu, stale_button
-from bot.conversations.context import Context
+from bot.conversations.flow import Context
 from bot.conversations.validate import word_count
 
 MIN_OFFER_WORDS = 6   # a message this long, sent while no flow is open, is offered as a complaint

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.chat import Button, Outgoing
 from bot.conversations.buttons import AddInfo, AskReview, RateOverall, StaffAction
-from bot.conversations.context import Scope
+from bot.conversations.flow import Scope
 from bot.conversations.render import category_of, esc, local_time, mask_phone, shorten
 from cases import glance
 from cases.deadlines import DeadlineRules, local_date

@@ -10,7 +10,7 @@ from bot.chat import Button
 from bot.conversations import intake, presenters, supplement, validate
 from bot.conversations.buttons import AddInfo, AskQuery, Menu, OpenCase
 from bot.conversations.common import show_menu, stale_button
-from bot.conversations.context import Context
+from bot.conversations.flow import Context
 from bot.conversations.render import category_of, esc, local_time
 from cases import glance
 from storage import repo

@@ -22,10 +22,9 @@ import logging
 
 from bot.chat import Button, Kind
 from bot.conversations import presenters
-from bot.conversations.buttons import (AskReview, CancelReview, NoComment, RateAspect,
-                                       RateOverall)
+from bot.conversations.buttons import AskReview, CancelReview, NoComment, RateAspect, RateOverall
 from bot.conversations.common import leave_flow, remind, show_menu
-from bot.conversations.context import Context
+from bot.conversations.flow import Context
 from bot.conversations.render import esc, shorten
 from cases.lifecycle import Action, Role, TransitionRefused
 from storage import cases

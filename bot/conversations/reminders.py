@@ -12,8 +12,8 @@ from datetime import datetime
 
 from bot.chat import Outgoing
 from bot.conversations import presenters
-from bot.conversations.context import Scope
 from bot.conversations.engine import Engine
+from bot.conversations.flow import Scope
 from bot.conversations.render import category_of, esc
 from cases import glance, jobs
 from cases.jobs import Expired, Happening, Job, Overdue, Reminder, StillHandling

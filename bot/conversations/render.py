@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 BEIJING = timezone(timedelta(hours=8), "CST")
 
@@ -28,7 +28,7 @@ def mask_phone(phone: str | None, missing: str) -> str:
 
 def local_time(at: datetime) -> str:
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
+        at = at.replace(tzinfo=UTC)
     return at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 

@@ -16,7 +16,7 @@ from matplotlib import font_manager, rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from bot.conversations.context import Context
+from bot.conversations.flow import Context
 from cases.lifecycle import Role
 from cases.stats import Ratio, Stats, compute, period
 from config.catalog import Catalog
@@ -45,7 +45,8 @@ def format_stats(st: Stats, catalog: Catalog) -> str:
              t("stats_on_time", value=percent(st.on_time), part=int(st.on_time.part),
                n=st.on_time.n),
              t("stats_satisfaction", value=percent(st.satisfaction), n=st.satisfaction.n,
-               detail="、".join(f"{ratings[k].label}{v}件" for k, v in st.ratings.items())),
+               detail="、".join(t("stats_rating_count", label=ratings[k].label, n=v)
+                             for k, v in st.ratings.items())),
              t("stats_rating_rate", value=percent(st.rating_rate), part=int(st.rating_rate.part),
                n=st.rating_rate.n)]
     shares = "；".join(t("stats_share", category=name, count=count,
@@ -91,7 +92,7 @@ def render_chart(st: Stats, catalog: Catalog) -> bytes:
         for category in categories:
             values = [st.weekly[w].get(category, 0) for w in weeks]
             weekly_ax.bar(labels, values, bottom=bottom, label=category)
-            bottom = [b + v for b, v in zip(bottom, values)]
+            bottom = [b + v for b, v in zip(bottom, values, strict=False)]
         weekly_ax.set_title(t("stats_chart_weekly", start=st.start.isoformat(),
                               end=st.end.isoformat(), n=st.received))
         weekly_ax.set_ylabel(t.stats_chart_cases)
@@ -107,7 +108,7 @@ def render_chart(st: Stats, catalog: Catalog) -> bytes:
             values = [st.lights[d].get(colour, 0) for d in deps]
             lights_ax.barh(names, values, left=left, color=hex_colour,
                            label=t[f"stats_chart_{colour}"])
-            left = [a + v for a, v in zip(left, values)]
+            left = [a + v for a, v in zip(left, values, strict=False)]
         lights_ax.set_title(t("stats_chart_lights", n=sum(left)))
         lights_ax.set_xlabel(t.stats_chart_cases)
         if deps:

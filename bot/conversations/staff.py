@@ -11,9 +11,10 @@ Anyone else is refused and nothing changes.
 
 Buttons are built from the table for the case's status (``presenters.action_buttons``):
 ``StaffAction`` starts an action (or does it, when it needs no input); ``StaffChoice`` answers a
-pending choice (department, leader, outcome); ``StaffCancel`` cancels it. Inputs an action needs (the row's ``requires``) are asked
-one by one in the staff chat; the pending input lives in the group's ``Conversation.data``
-under ``forms[<user id>]``, so each staff member's next message there answers their own question.
+pending choice (department, leader, outcome); ``StaffCancel`` cancels it. Inputs an action
+needs (the row's ``requires``) are asked one by one in the staff chat; the pending input lives
+in the group's ``Conversation.data`` under ``forms[<user id>]``, so each staff member's next
+message there answers their own question.
 Commands in a staff chat do the same: ``/accept <case number>``, ``/decline <number> 理由|途径``…
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from bot.chat import Button, Kind
 from bot.conversations import presenters, report, worklist
 from bot.conversations.buttons import ButtonData, StaffAction, StaffCancel, StaffChoice
-from bot.conversations.context import Context
+from bot.conversations.flow import Context
 from bot.conversations.render import esc
 from cases.lifecycle import Action, CaseStatus, Role, TransitionRefused
 from cases.service import Stale

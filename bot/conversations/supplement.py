@@ -11,7 +11,7 @@ from bot.chat import Button, Kind
 from bot.conversations import presenters
 from bot.conversations.buttons import Supplement
 from bot.conversations.common import leave_flow, stale_button
-from bot.conversations.context import Context
+from bot.conversations.flow import Context
 from bot.conversations.render import esc
 from cases.lifecycle import Action, Role, TransitionRefused
 from storage import cases, repo

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.conversations import presenters
-from bot.conversations.context import Context
+from bot.conversations.flow import Context
 from bot.conversations.render import esc
 from cases import glance
 from cases.lifecycle import Role

@@ -11,20 +11,39 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import (TelegramAPIError, TelegramNetworkError, TelegramRetryAfter,
-                                TelegramServerError)
-from aiogram.methods import (AnswerCallbackQuery, DeleteWebhook, EditMessageReplyMarkup,
-                             EditMessageText, GetMe, GetUpdates, Response, SendMessage,
-                             SetMyCommands, SetWebhook)
-from aiogram.types import (BotCommand, BufferedInputFile, InlineKeyboardButton,
-                           InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
-                           ReplyKeyboardRemove, Update)
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteWebhook,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetMe,
+    GetUpdates,
+    Response,
+    SendMessage,
+    SetMyCommands,
+    SetWebhook,
+)
+from aiogram.types import (
+    BotCommand,
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from aiohttp import BytesPayload
 
 from bot.chat import Button
 from bot.frontends.translate import translate_update
-from bot.notify.api import (CONTACT_BUTTON, Permanent, Received, ReplyKeyboard, RetryAfter,
-                            Translated, Transient)
+from bot.notify.api import Permanent, Received, ReplyKeyboard, RetryAfter, Transient, Translated
 from config.settings import Settings
 
 _ALLOWED = ["message", "callback_query"]
@@ -50,12 +69,12 @@ def _keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
         [InlineKeyboardButton(text=b.text, callback_data=b.data) for b in row] for row in rows])
 
 
-def _markup(buttons: list[list[Button]], keyboard: ReplyKeyboard):
-    if keyboard == "contact":
-        return ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text=CONTACT_BUTTON,
+def _markup(buttons: list[list[Button]], keyboard: ReplyKeyboard | None):
+    if keyboard is not None and keyboard.contact:
+        return ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text=keyboard.contact,
                                                              request_contact=True)]],
                                    resize_keyboard=True, one_time_keyboard=True)
-    if keyboard == "remove":
+    if keyboard is not None:
         return ReplyKeyboardRemove()
     return _inline(buttons)
 
@@ -123,7 +142,7 @@ class AiogramApi:
         return translate_update(Update.model_validate(payload, context={"bot": self.bot}))
 
     async def send_message(self, chat_id: int, text: str, *, buttons: list[list[Button]],
-                           keyboard: ReplyKeyboard = None) -> int:
+                           keyboard: ReplyKeyboard | None = None) -> int:
         with _Errors():
             msg = await self.bot.send_message(chat_id, text,
                                               reply_markup=_markup(buttons, keyboard))

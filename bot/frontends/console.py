@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import build_app
-from bot.conversations.reminders import scheduler_loop
 from bot.chat import Incoming, Kind, Outgoing
+from bot.conversations.reminders import scheduler_loop
+from config.catalog import Texts
 from config.settings import Settings
 
 CITIZEN_CHAT = 10001
@@ -42,8 +43,9 @@ def save_photo(png: bytes, folder: Path = PHOTO_DIR) -> Path:
 
 
 class ConsoleChat:
-    def __init__(self, out: TextIO, staff_user: int | None = None):
+    def __init__(self, out: TextIO, texts: Texts, staff_user: int | None = None):
         self.out = out
+        self.t = texts
         self.choices: list[tuple[str, str]] = []  # (label, callback data) of the last buttons
         self.staff_user = staff_user
         self.staff_choices: list[tuple[int, str]] = []  # (chat id, callback data): s1, s2 …
@@ -57,25 +59,25 @@ class ConsoleChat:
             if msg.chat_id != CITIZEN_CHAT:
                 self._show_staff(msg)
                 continue
-            self.out.write(f"\n回音> {plain(msg.text).replace(chr(10), chr(10) + '      ')}\n")
+            body = plain(msg.text).replace("\n", "\n      ")
+            self.out.write(f"\n{self.t.console_bot}> {body}\n")
             for row in msg.buttons:
                 for b in row:
                     buttons.append((plain(b.text), b.data))
                     self.out.write(f"      [{len(buttons)}] {plain(b.text)}\n")
             if msg.request_contact:
-                self.out.write("      （在电话上可一键分享手机号；这里请直接输入号码，"
-                               "或输入 /contact 号码）\n")
+                self.out.write(f"      {self.t.console_contact_hint}\n")
         if buttons:
             self.choices = buttons
         self.out.flush()
 
     def _show_staff(self, msg: Outgoing) -> None:
         bar = "═" * 36
-        self.out.write(f"\n╔{bar}\n║ 【工作人员群 {msg.chat_id}】\n")
+        self.out.write(f"\n╔{bar}\n║ {self.t('console_staff_chat', chat=msg.chat_id)}\n")
         for line in plain(msg.text).splitlines():
             self.out.write(f"║ {line}\n")
         if msg.photo:
-            self.out.write(f"║ 〔图片已保存：{save_photo(msg.photo)}〕\n")
+            self.out.write(f"║ {self.t('console_photo_saved', path=save_photo(msg.photo))}\n")
         self.staff_chat = msg.chat_id
         for row in msg.buttons:
             labels = []
@@ -95,7 +97,7 @@ class ConsoleChat:
                             file_id=f"console:{rest or media}")
         if head == "/contact":
             return Incoming(CITIZEN_CHAT, CITIZEN_CHAT, Kind.CONTACT, text=rest)
-        staff = dict(chat_type="group", user_name="控制台工作人员")
+        staff = dict(chat_type="group", user_name=self.t.console_staff_name)
         if self.staff_user and re.fullmatch(r"s\d+", stripped):
             n = int(stripped[1:])
             if 1 <= n <= len(self.staff_choices):
@@ -117,7 +119,8 @@ async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin,
     if not settings.staff_user_ids:
         settings = settings.model_copy(update={"staff_user_ids": [CONSOLE_STAFF_USER]})
     app = await build_app(settings)
-    chat = ConsoleChat(stdout, settings.staff_user_ids[0])
+    texts = app.engine.catalog.texts
+    chat = ConsoleChat(stdout, texts, settings.staff_user_ids[0])
     loop = asyncio.get_running_loop()
     # reminders, escalations and news for citizens, printed like any other message
     scheduler = asyncio.create_task(scheduler_loop(app.engine, settings.scheduler_interval,
@@ -125,11 +128,11 @@ async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin,
     try:
         chat.show(await app.engine.handle(Incoming.from_text(CITIZEN_CHAT, CITIZEN_CHAT, "/start")))
         while True:
-            stdout.write("\n你> ")
+            stdout.write(f"\n{texts.console_you}> ")
             stdout.flush()
             line = await loop.run_in_executor(None, stdin.readline)
             if not line or line.strip() in ("/quit", "/exit"):
-                stdout.write("\n再见！未提交的内容已保存，下次打开会接着填写。\n")
+                stdout.write(f"\n{texts.console_bye}\n")
                 break
             event = chat.to_event(line)
             chat.show(await app.engine.handle(event))

@@ -8,18 +8,26 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from telegram import (Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup,
-                      KeyboardButton, LinkPreviewOptions, ReplyKeyboardMarkup,
-                      ReplyKeyboardRemove, Update)
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    LinkPreviewOptions,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.constants import ParseMode
-from telegram.error import (BadRequest, Forbidden, NetworkError, RetryAfter as PtbRetryAfter,
-                            TelegramError as PtbTelegramError)
+from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.error import RetryAfter as PtbRetryAfter
+from telegram.error import TelegramError as PtbTelegramError
 from telegram.request import HTTPXRequest
 
 from bot.chat import Button
 from bot.frontends.translate import translate_update
-from bot.notify.api import (CONTACT_BUTTON, Permanent, Received, ReplyKeyboard, RetryAfter,
-                            Translated, Transient)
+from bot.notify.api import Permanent, Received, ReplyKeyboard, RetryAfter, Transient, Translated
 from config.settings import Settings
 
 _ALLOWED = ["message", "callback_query"]
@@ -33,11 +41,11 @@ def _inline(buttons: list[list[Button]]) -> InlineKeyboardMarkup | None:
                                   for b in row] for row in buttons])
 
 
-def _markup(buttons: list[list[Button]], keyboard: ReplyKeyboard):
-    if keyboard == "contact":
-        return ReplyKeyboardMarkup([[KeyboardButton(CONTACT_BUTTON, request_contact=True)]],
+def _markup(buttons: list[list[Button]], keyboard: ReplyKeyboard | None):
+    if keyboard is not None and keyboard.contact:
+        return ReplyKeyboardMarkup([[KeyboardButton(keyboard.contact, request_contact=True)]],
                                    resize_keyboard=True, one_time_keyboard=True)
-    if keyboard == "remove":
+    if keyboard is not None:
         return ReplyKeyboardRemove()
     return _inline(buttons)
 
@@ -92,7 +100,7 @@ class PtbApi:
         return translate_update(Update.de_json(payload, self.bot))
 
     async def send_message(self, chat_id: int, text: str, *, buttons: list[list[Button]],
-                           keyboard: ReplyKeyboard = None) -> int:
+                           keyboard: ReplyKeyboard | None = None) -> int:
         with _Errors():
             msg = await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
                                               link_preview_options=_NO_PREVIEW,

@@ -35,8 +35,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.app import App
-from bot.conversations.reminders import scheduler_loop
 from bot.chat import Incoming, Kind, Outgoing
+from bot.conversations.reminders import scheduler_loop
 from bot.notify.api import BotApi, Received, RetryAfter, TelegramError, Translated
 from bot.notify.delivery import Delivery, Limits
 from bot.notify.messages import remove_buttons_payload, to_payload
@@ -46,15 +46,6 @@ from storage import inbox
 
 log = logging.getLogger(__name__)
 
-# The command menu (setMyCommands), in the citizens' language.
-COMMANDS = [
-    ("start", "开始 / 主菜单"),
-    ("complain", "我要反映问题"),
-    ("progress", "查询办理进度"),
-    ("help", "使用帮助"),
-    ("cancel", "取消正在填写的内容"),
-]
-SORRY = "抱歉，处理您的消息时出了点问题。请稍后再试，或发送 /start 重新开始。"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 
@@ -101,7 +92,8 @@ class Runner:
 
     async def start(self) -> None:
         self.username = await self.api.start()
-        await self.api.set_commands(COMMANDS)
+        texts = self.app.engine.catalog.texts
+        await self.api.set_commands(list(texts.bot_commands.items()))
         await self.delivery.start()
         # Reminders, escalations and notices: due times live in the database, the messages go
         # to the outbox in the job's own transaction; waking delivery sends them at once.
@@ -207,7 +199,8 @@ class Runner:
                 events = [relevant[uid].event for uid, _, _ in rows if uid in now and uid in new]
                 answers = await engine.handle_many(session, events)
                 await write_payloads(session, [
-                    item for event, out in zip(events, answers) for item in _unbutton(event, out)])
+                    item for event, out in zip(events, answers, strict=True)
+                    for item in _unbutton(event, out)])
                 self.handled += len(events)
             self.delivery.enqueue(written)
         return new
@@ -310,8 +303,8 @@ class Runner:
         async with self.write_gate, self.sessions() as session, session.begin():
             await inbox.mark_failed(session, update_id=update_id, error=error)
             if event.chat_type == "private":
-                await write_payloads(session, [(event.chat_id, "citizen",
-                                                to_payload(Outgoing(event.chat_id, SORRY)))])
+                sorry = Outgoing(event.chat_id, self.app.engine.catalog.texts.sorry)
+                await write_payloads(session, [(event.chat_id, "citizen", to_payload(sorry))])
 
     async def _answer(self, callback_query_id: str) -> None:
         try:

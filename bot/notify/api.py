@@ -4,14 +4,17 @@ framework's errors into the three below."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from bot.chat import Button, Incoming
 
-ReplyKeyboard = Literal["contact", "remove"] | None
 
-# The label of the one reply-keyboard button we show: share the phone number.
-CONTACT_BUTTON = "📱 一键分享手机号"
+@dataclass(frozen=True, slots=True)
+class ReplyKeyboard:
+    """The one reply keyboard we show: a button that shares the phone number (``contact``: its
+    label), or, with no label, the keyboard taken away."""
+
+    contact: str = ""
 
 
 class TelegramError(Exception):
@@ -67,7 +70,7 @@ class BotApi(Protocol):
     def translate(self, payload: dict) -> Translated: ...
 
     async def send_message(self, chat_id: int, text: str, *, buttons: list[list[Button]],
-                           keyboard: ReplyKeyboard = None) -> int:
+                           keyboard: ReplyKeyboard | None = None) -> int:
         """Send HTML text; return Telegram's message id."""
 
     async def send_photo(self, chat_id: int, photo: bytes, caption: str, *,

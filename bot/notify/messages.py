@@ -12,12 +12,10 @@ import re
 from dataclasses import dataclass, field
 
 from bot.chat import Button, Outgoing
-from bot.notify.api import CONTACT_BUTTON, ReplyKeyboard
+from bot.notify.api import ReplyKeyboard
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
-CONTACT_HINT = "也可以点下方按钮，一键分享您的手机号。"
-KEYBOARD_CLOSED = "好的。"
 _TOKEN = re.compile(r"<[^>]*>|&#?\w+;|[^<&]|[<&]")
 _TAG_NAME = re.compile(r"</?\s*([a-zA-Z-]+)")
 
@@ -27,9 +25,11 @@ def to_payload(msg: Outgoing) -> dict:
     if msg.buttons:
         payload["buttons"] = [[[b.text, b.data] for b in row] for row in msg.buttons]
     if msg.request_contact:
-        payload["request_contact"] = True
+        payload["request_contact"] = msg.request_contact
     if msg.remove_keyboard:
         payload["remove_keyboard"] = True
+    if msg.keyboard_note:
+        payload["keyboard_note"] = msg.keyboard_note
     if msg.edit_message_id:
         payload["message_id"] = msg.edit_message_id
     if msg.photo:
@@ -55,7 +55,7 @@ class Call:
     op: str
     text: str = ""
     buttons: list[list[Button]] = field(default_factory=list)
-    keyboard: ReplyKeyboard = None
+    keyboard: ReplyKeyboard | None = None
     message_id: int | None = None
     photo: bytes | None = None
 
@@ -77,14 +77,16 @@ def plan(payload: dict) -> list[Call]:
         calls += [Call("send", p, buttons if i == len(rest) - 1 else [])
                   for i, p in enumerate(rest)]
         return calls
-    keyboard: ReplyKeyboard = ("contact" if payload.get("request_contact")
-                               else "remove" if payload.get("remove_keyboard") else None)
+    keyboard = None
+    if payload.get("request_contact"):
+        keyboard = ReplyKeyboard(contact=str(payload["request_contact"]))
+    elif payload.get("remove_keyboard"):
+        keyboard = ReplyKeyboard()
     calls = [Call("send", p) for p in parts]
     last = calls[-1]
     if keyboard and buttons:
         calls[-1] = Call("send", last.text, buttons)
-        calls.append(Call("send", CONTACT_HINT if keyboard == "contact" else KEYBOARD_CLOSED,
-                          keyboard=keyboard))
+        calls.append(Call("send", payload.get("keyboard_note") or "…", keyboard=keyboard))
     else:
         calls[-1] = Call("send", last.text, buttons, keyboard)
     return calls

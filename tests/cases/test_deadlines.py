@@ -2,17 +2,27 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from config.catalog import Catalog
 from cases.deadlines import (
-    SHANGHAI, Deadline, WorkCalendar, add_calendar_days, add_working_days, days_elapsed,
-    deadline_for, end_of_day, is_overdue, load_rules,
-    local_date, paused_days, reminder_at, traffic_light, working_days_between,
+    SHANGHAI,
+    Deadline,
+    WorkCalendar,
+    add_calendar_days,
+    add_working_days,
+    days_elapsed,
+    deadline_for,
+    end_of_day,
+    is_overdue,
+    local_date,
+    paused_days,
+    reminder_at,
+    traffic_light,
+    working_days_between,
 )
-
+from config.catalog import Catalog, load_calendar, load_rules
 
 RULES = Catalog().deadlines
 
@@ -70,14 +80,14 @@ def test_loading_rejects_a_make_up_day_on_a_weekday(tmp_path):
     path = tmp_path / "holidays.yaml"
     path.write_text("2026:\n  workdays: [2026-03-04]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="not a Saturday or Sunday"):
-        WorkCalendar.load(path)
+        load_calendar(path)
 
 
 def test_loading_rejects_a_day_under_the_wrong_year(tmp_path):
     path = tmp_path / "holidays.yaml"
     path.write_text("2026:\n  holidays: ['2025-12-31 .. 2026-01-01']\n", encoding="utf-8")
     with pytest.raises(ValueError, match="listed under 2026"):
-        WorkCalendar.load(path)
+        load_calendar(path)
 
 
 # --- day arithmetic ---------------------------------------------------------------------------
@@ -122,15 +132,15 @@ def test_working_days_between(cal):
 
 
 def test_local_date_uses_shanghai_and_refuses_naive():
-    assert local_date(datetime(2026, 3, 1, 17, 0, tzinfo=timezone.utc)) == date(2026, 3, 2)
-    assert local_date(datetime(2026, 3, 1, 15, 59, tzinfo=timezone.utc)) == date(2026, 3, 1)
+    assert local_date(datetime(2026, 3, 1, 17, 0, tzinfo=UTC)) == date(2026, 3, 2)
+    assert local_date(datetime(2026, 3, 1, 15, 59, tzinfo=UTC)) == date(2026, 3, 1)
     with pytest.raises(ValueError):
         local_date(datetime(2026, 3, 1, 12, 0))
 
 
 def test_end_of_day_is_midnight_shanghai():
     assert end_of_day(date(2026, 3, 17)) == datetime(2026, 3, 18, tzinfo=SHANGHAI)
-    assert end_of_day(date(2026, 3, 17)) == datetime(2026, 3, 17, 16, tzinfo=timezone.utc)
+    assert end_of_day(date(2026, 3, 17)) == datetime(2026, 3, 17, 16, tzinfo=UTC)
 
 
 # --- statutory limits ------------------------------------------------------------------------
@@ -156,7 +166,7 @@ def test_routing_deadline_is_15_calendar_days_start_day_not_counted(cal):
 
 
 def test_start_late_at_night_utc_counts_from_the_shanghai_date(cal):
-    d = deadline_for("routing", datetime(2026, 3, 1, 17, 30, tzinfo=timezone.utc), rules=RULES)
+    d = deadline_for("routing", datetime(2026, 3, 1, 17, 30, tzinfo=UTC), rules=RULES)
     assert d.last_day == date(2026, 3, 17)
 
 

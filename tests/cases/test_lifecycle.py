@@ -9,11 +9,14 @@ import yaml
 
 from cases.deadlines import SHANGHAI, deadline_for
 from cases.lifecycle import (
-    Action, CaseStatus, Role, TransitionPlan, TransitionRefused,
-    load_lifecycle,
+    Action,
+    CaseStatus,
+    Role,
+    TransitionPlan,
+    TransitionRefused,
 )
 from cases.lifecycle import plan_transition as plan_with_table
-from config.catalog import Catalog
+from config.catalog import Catalog, load_lifecycle
 from config.settings import CONFIG_DIR
 
 TABLE = Catalog().lifecycle

@@ -12,11 +12,9 @@ from bot.chat import Kind
 from storage import repo
 from storage.models import Attachment
 from tests.conftest import Chat
-from tests.conversations.test_intake import (WAGES, cases, conversation, to_summary,
-                                             wages_answers)
+from tests.conversations.test_intake import WAGES, cases, conversation, to_summary, wages_answers
 from tests.conversations.test_rating import replied
 from tests.conversations.test_staff import INTAKE, STAFF_CHAT, Staff, file_wages, people
-from tests.conversations.test_staff import clock, office, world  # noqa: F401  (fixtures)
 
 HUGE = "99999999999999999999"  # a number-like id no database integer can hold
 

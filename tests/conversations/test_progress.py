@@ -7,7 +7,6 @@ from datetime import datetime
 from cases.deadlines import SHANGHAI
 from tests.conftest import Chat
 from tests.conversations.test_staff import HOUSING, HOUSING_CHAT, Staff, people, reload, routed
-from tests.conversations.test_staff import clock, office, world  # noqa: F401  (fixtures)
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=SHANGHAI)
 

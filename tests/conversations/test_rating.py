@@ -7,9 +7,18 @@ from sqlmodel import select
 from bot.chat import Kind
 from storage.models import Rating
 from tests.conftest import Chat
-from tests.conversations.test_staff import (HRSS_CHAT, STAFF_CHAT, Staff, World, accepted, buttons,
-                                     citizen_text, events, people, reload)
-from tests.conversations.test_staff import clock, office, world  # noqa: F401  (fixtures)
+from tests.conversations.test_staff import (
+    HRSS_CHAT,
+    STAFF_CHAT,
+    Staff,
+    World,
+    accepted,
+    buttons,
+    citizen_text,
+    events,
+    people,
+    reload,
+)
 
 
 def told(world: World, chat: Chat):

@@ -8,9 +8,19 @@ from datetime import datetime
 from bot.conversations import reminders as scheduler
 from cases.deadlines import SHANGHAI
 from tests.conversations.test_rating import told
-from tests.conversations.test_staff import (HRSS_CHAT, LEADERS_CHAT, STAFF_CHAT, Staff, buttons,
-                                     citizen_text, deadlines, events, file_wages, people, reload)
-from tests.conversations.test_staff import clock, office, world  # noqa: F401  (fixtures)
+from tests.conversations.test_staff import (
+    HRSS_CHAT,
+    LEADERS_CHAT,
+    STAFF_CHAT,
+    Staff,
+    buttons,
+    citizen_text,
+    deadlines,
+    events,
+    file_wages,
+    people,
+    reload,
+)
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=SHANGHAI)
 

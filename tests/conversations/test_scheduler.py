@@ -9,13 +9,21 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from bot.conversations import reminders as scheduler
-from cases.deadlines import SHANGHAI
 from bot.notify.outbox_hook import write_outbox
+from cases.deadlines import SHANGHAI
 from storage.models import CaseDeadline, OutboxMessage
 from tests.conversations.test_rating import replied, told
-from tests.conversations.test_staff import (HRSS_CHAT, LEADERS_CHAT, accepted, buttons, deadlines,
-                                     events, people, reload, routed)
-from tests.conversations.test_staff import clock, office, world  # noqa: F401  (fixtures)
+from tests.conversations.test_staff import (
+    HRSS_CHAT,
+    LEADERS_CHAT,
+    accepted,
+    buttons,
+    deadlines,
+    events,
+    people,
+    reload,
+    routed,
+)
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=SHANGHAI)     # a Monday
 

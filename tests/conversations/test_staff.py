@@ -18,8 +18,8 @@ import yaml
 from sqlmodel import select
 
 from bot.app import build_app
-from cases.deadlines import deadline_for
 from bot.chat import Incoming, Kind, Outgoing
+from cases.deadlines import deadline_for
 from config.catalog import Catalog
 from config.settings import CONFIG_DIR, Settings
 from nlp.api import Flag

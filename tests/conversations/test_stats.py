@@ -33,17 +33,16 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from bot.chat import Outgoing
 from bot.conversations import report
 from cases import stats
 from cases.deadlines import SHANGHAI, end_of_day
-from bot.chat import Outgoing
 from config.catalog import Catalog
 from config.settings import PROJECT_DIR
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Case, CaseDeadline, CaseEvent, Citizen, Rating
 from tests.conversations.test_staff import INTAKE, LEADER, STAFF_CHAT, Staff
-from tests.conversations.test_staff import clock, office  # noqa: F401  (fixtures)
 
 CATALOG = Catalog()
 NUMBERS = dict(lifecycle=CATALOG.lifecycle, weights=CATALOG.rating.weights)

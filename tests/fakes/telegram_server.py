@@ -65,8 +65,10 @@ def parse_html(text: str) -> str:
                                     f"\"{name}\" at byte offset {offset(i)}")
             if closing:
                 if not stack or stack[-1] != name:
+                    expected = stack[-1] if stack else ""
                     raise ApiError(400, "Bad Request: can't parse entities: Unmatched end tag "
-                                        f"at byte offset {offset(i)}, expected \"</{stack[-1] if stack else ''}>\", found \"</{name}>\"")
+                                        f"at byte offset {offset(i)}, expected \"</{expected}>\", "
+                                        f"found \"</{name}>\"")
                 stack.pop()
             else:
                 stack.append(name)
@@ -205,7 +207,7 @@ class FakeTelegram:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def start(self) -> "FakeTelegram":
+    async def start(self) -> FakeTelegram:
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._endpoint)
         app.router.add_get("/file/bot{token}/{path:.*}", self._file)

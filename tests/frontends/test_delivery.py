@@ -27,8 +27,9 @@ async def delivery(request, tg, classifier, tmp_path):
     await api.start()
     made = []
 
-    async def make(limits: Limits = Limits(0, 0, 1, 0)) -> Delivery:
-        d = Delivery(api, app.engine.sessions, limits=limits, base_delay=0.05)
+    async def make(limits: Limits | None = None) -> Delivery:
+        d = Delivery(api, app.engine.sessions, limits=limits or Limits(0, 0, 1, 0),
+                     base_delay=0.05)
         await d.start()
         made.append(d)
         return d

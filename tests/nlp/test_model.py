@@ -56,7 +56,7 @@ def expected_vector(model: LinearModel, title: list[str], text: list[str]) -> di
 def test_run_time_vector_is_the_training_features(title, text):
     model = small_model(short=False)
     rows, values, titled, n_words, _ = model.vector_of(title, text)
-    got = {model.words[r]: v for r, v in zip(rows.tolist(), values.tolist())}
+    got = {model.words[r]: v for r, v in zip(rows.tolist(), values.tolist(), strict=False)}
     want = expected_vector(model, title, text)
     assert got.keys() == want.keys()
     assert all(abs(got[f] - want[f]) < 1e-9 for f in want)
@@ -70,7 +70,7 @@ def test_pair_codes_count_like_string_pairs():
     table = PairTable(sorted(set(pairs)), range(len(set(pairs))))
     values, counts = table.count(pair_codes(text))
     names = sorted(set(pairs))
-    assert {names[v]: n for v, n in zip(values.tolist(), counts.tolist())} == Counter(pairs)
+    assert {names[v]: n for v, n in zip(values.tolist(), counts.tolist(), strict=False)} == Counter(pairs)
     assert len(pair_codes("")) == len(pair_codes("一")) == 0
     assert len(table.count(pair_codes("完全无关"))[0]) == 0
 

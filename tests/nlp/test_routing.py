@@ -1,9 +1,9 @@
-from config.catalog import Catalog
 from pathlib import Path
 
 import pytest
 import yaml
 
+from config.catalog import Catalog
 from nlp.rules import RoutingRules, read_yaml
 from nlp.taxonomy import Taxonomy
 

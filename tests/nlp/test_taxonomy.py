@@ -1,5 +1,5 @@
-from nlp.rules import KeywordRules, read_yaml
 from config.settings import CONFIG_DIR
+from nlp.rules import KeywordRules, read_yaml
 from nlp.taxonomy import Taxonomy
 
 

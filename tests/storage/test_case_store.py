@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from storage import cases, repo
 from storage.models import Case, utcnow
 from tests.storage.conftest import table_columns

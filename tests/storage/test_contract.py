@@ -139,10 +139,10 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url):
 
 
 def test_no_engine_is_created_at_import():
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     import storage.db as db
     import storage.models as models
-
-    from sqlalchemy.ext.asyncio import AsyncEngine
 
     assert not [v for v in vars(db).values() if isinstance(v, AsyncEngine)]
     assert not [v for v in vars(models).values() if isinstance(v, AsyncEngine)]

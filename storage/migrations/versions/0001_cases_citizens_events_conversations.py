@@ -1,13 +1,12 @@
 """cases, citizens, events, conversations
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 15:52:09.062346
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
