@@ -98,6 +98,11 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
 
 
+def last_day_of(due: datetime) -> date:
+    """The last day on which a step is on time: ``due`` is the first instant past it."""
+    return local_date(due - timedelta(seconds=1))
+
+
 def end_of_day(day: date) -> datetime:
     """Midnight after ``day`` in Asia/Shanghai: the first instant past it."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
@@ -169,6 +174,10 @@ class DeadlineRules:
         if watch.remind_after_days is not None:
             return start + timedelta(days=watch.remind_after_days)
         return reminder_at(start, due, self.reminder_fraction)
+
+    def label(self, kind: str) -> str:
+        """A limit's name as people read it (the kind itself for one no longer configured)."""
+        return self.limits[kind].label if kind in self.limits else kind
 
     def limit(self, kind: str) -> Limit:
         try:

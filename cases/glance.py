@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cases.deadlines import DeadlineRules, days_elapsed, local_date, traffic_light
+from cases.deadlines import DeadlineRules, days_elapsed, last_day_of, traffic_light
 from storage.models import Case, CaseDeadline, CaseEvent
 
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2}
@@ -60,7 +60,7 @@ async def lights_of(session: AsyncSession, cases: list[Case], now: datetime,
 
 def last_day(row: CaseDeadline) -> str:
     """The last day on which the step is on time (``due_at`` is the midnight after it)."""
-    return local_date(row.due_at - timedelta(seconds=1)).isoformat()
+    return last_day_of(row.due_at).isoformat()
 
 
 def next_deadline(rows: list[CaseDeadline], now: datetime, rules: DeadlineRules, *,

@@ -1,6 +1,6 @@
 """The scheduler's jobs: reminders before a limit passes, escalation when it has, and news for
 citizens who have heard nothing for a while. Knows no chat: each job returns what happened
-(``Overdue``, ``Expired``, ``Reminder``, ``StillHandling``) and the conversations layer
+(``LimitPassed``, ``Expired``, ``Reminder``, ``StillHandling``) and the conversations layer
 (``bot.conversations.reminders``) tells people.
 
 Nothing is kept in memory: every due time is in the database (``CaseDeadline.remind_at`` and
@@ -15,7 +15,7 @@ done on the next run; after the commit it is marked and never found again, acros
 a second scheduler on the same database finds nothing left to claim.
 
 Jobs:
-- ``passed``: a running limit whose due time has come: ``Overdue`` (``escalate``: the leaders
+- ``passed``: a running limit whose due time has come: ``LimitPassed`` (``escalate``: the leaders
   are told) and/or the system takes the lifecycle step ``expire`` names (``Expired``: archiving
   after the review window), through ``CaseService.act`` like any other step.
 - ``remind``: a running limit at its reminder time (80 % by default): the department, or the
@@ -52,7 +52,7 @@ class Job:
 
 
 @dataclass(slots=True)
-class Overdue:
+class LimitPassed:
     """A limit the scheduler escalates has passed: the leaders are to be told."""
 
     case: Case
@@ -83,7 +83,7 @@ class StillHandling:
     next: CaseDeadline | None
 
 
-Happening = Overdue | Expired | Reminder | StillHandling
+Happening = LimitPassed | Expired | Reminder | StillHandling
 
 
 # ---------------------------------------------------------------- finding what is due
@@ -148,7 +148,7 @@ async def passed(service: CaseService, session: AsyncSession, row_id: int,
     case = await cases.case_by_id(session, case_id=row.case_id)
     happened: list[Happening] = []
     if watch.escalate:
-        happened.append(Overdue(case, row))
+        happened.append(LimitPassed(case, row))
     if watch.expire:
         try:
             happened.append(Expired(await service.act(

@@ -1,12 +1,13 @@
 """The case lifecycle: states, actions, who may act, and what each step does to the deadlines.
 
-The rules are data (``lifecycle.yaml``, one row per (from-state, action)); this module
-loads and checks them and answers one question with a pure function: may this person do this
-to a case in this state now, and if so what must be written? ``plan_transition`` returns a
-``TransitionPlan`` (new status, event note, deadline changes, the citizen's message) or raises
-``TransitionRefused`` with a message staff or citizens can read. The caller applies the plan in
-one transaction: update the case only if its status is still the one planned from, write the
-case event, change the deadlines, queue the citizen's message.
+The rules are data (``lifecycle.yaml``, one row per (from-state, action), read by the
+catalog); this module checks them and answers one question with a pure function: may this
+person do this to a case in this state now, and if so what must be written?
+``plan_transition`` returns a ``TransitionPlan`` (new status, event note, deadline changes, the
+citizen's message) or raises ``TransitionRefused`` with a message staff or citizens can read.
+``CaseService.act`` applies the plan in one transaction: update the case only if its version is
+still the one the actor saw, write the case event, change the deadlines; the conversations
+then tell the citizen.
 """
 from __future__ import annotations
 

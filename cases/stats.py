@@ -27,7 +27,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cases import glance
-from cases.deadlines import SHANGHAI, end_of_day, local_date
+from cases.deadlines import SHANGHAI, end_of_day, last_day_of, local_date
 from cases.lifecycle import Lifecycle
 from storage.models import Case, CaseDeadline, Rating
 
@@ -131,9 +131,8 @@ async def compute(session: AsyncSession, *, start: date, end: date, now: datetim
                or_(col(CaseDeadline.paused_at).is_(None), col(CaseDeadline.paused_at) > as_of),
                *in_dep)
         .order_by(CaseDeadline.due_at, Case.number))).all()
-    as_of_day = local_date(as_of - timedelta(seconds=1))   # the period's last day, or today
-    st.overdue = [Overdue(number, dep, kind, local_date(due - timedelta(seconds=1)),
-                          (as_of_day - local_date(due - timedelta(seconds=1))).days)
+    as_of_day = last_day_of(as_of)   # the period's last day, or today
+    st.overdue = [Overdue(number, dep, kind, last_day_of(due), (as_of_day - last_day_of(due)).days)
                   for number, dep, kind, due in late]
 
     open_cases = list((await session.exec(

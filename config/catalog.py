@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from cases.deadlines import DeadlineRules, WorkCalendar, parse_rules
 from cases.lifecycle import Lifecycle, parse_lifecycle
 from config.settings import CONFIG_DIR
@@ -16,25 +14,16 @@ from nlp.taxonomy import Taxonomy
 from storage.models import Rating
 
 
-def load_yaml(name: str, config_dir: Path):
-    with open(config_dir / name, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
-def _read(path: Path) -> dict:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-
-
 def load_calendar(path: Path) -> WorkCalendar:
-    return WorkCalendar.parse(_read(path), path)
+    return WorkCalendar.parse(read_yaml(path), path)
 
 
 def load_rules(path: Path, calendar: WorkCalendar) -> DeadlineRules:
-    return parse_rules(_read(path), calendar, path)
+    return parse_rules(read_yaml(path), calendar, path)
 
 
 def load_lifecycle(path: Path, rules: DeadlineRules) -> Lifecycle:
-    return parse_lifecycle(_read(path), rules, path)
+    return parse_lifecycle(read_yaml(path), rules, path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +107,7 @@ class Catalog:
     def _read(self, name: str, missing=None):
         if missing is not None and not (self.config_dir / name).exists():
             return missing
-        return load_yaml(name, self.config_dir) or {}
+        return read_yaml(self.config_dir / name)
 
     @staticmethod
     def _rating(raw: dict) -> RatingConfig:

@@ -41,15 +41,6 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @property
-    def sqlite_path(self) -> Path | None:
-        """The database file when the URL is SQLite, else ``None``."""
-        prefix = "sqlite+aiosqlite:///"
-        if not self.database_url.startswith(prefix):
-            return None
-        rest = self.database_url[len(prefix):]
-        return None if rest in ("", ":memory:") else Path(rest)
-
     # Telegram front ends (issue 4). Long-polling timeout in seconds.
     poll_timeout: int = 25
     # Sending limits of the delivery worker (Telegram's: ≈30/s overall, ≈1/s per private chat

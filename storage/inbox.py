@@ -39,19 +39,11 @@ async def add_updates(session: AsyncSession, *,
     return set((await session.exec(_add(dialect_of(session)), params=rows)).scalars().all())
 
 
-async def pending_updates(session: AsyncSession, *, after: int | None = None,
-                          limit: int = 1000) -> list[InboxUpdate]:
+async def pending_updates(session: AsyncSession, *, limit: int = 1000) -> list[InboxUpdate]:
     """Pending updates in the order Telegram gave them."""
-    stmt = select(InboxUpdate).where(InboxUpdate.status == "pending")
-    if after is not None:
-        stmt = stmt.where(col(InboxUpdate.update_id) > after)
-    stmt = stmt.order_by(col(InboxUpdate.update_id)).limit(limit)
+    stmt = (select(InboxUpdate).where(InboxUpdate.status == "pending")
+            .order_by(col(InboxUpdate.update_id)).limit(limit))
     return list((await session.exec(stmt)).all())
-
-
-async def last_update_id(session: AsyncSession) -> int | None:
-    stmt = select(InboxUpdate.update_id).order_by(col(InboxUpdate.update_id).desc()).limit(1)
-    return (await session.exec(stmt)).first()
 
 
 async def mark_done(session: AsyncSession, *, update_id: int) -> bool:

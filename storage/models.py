@@ -90,7 +90,7 @@ class CaseDeadline(SQLModel, table=True):
     paused_days: int = 0
     extension_days: int = 0
     stopped_at: datetime | None = None
-    # The scheduler (bot/engine/scheduler.py): when to remind (None: this kind is not reminded),
+    # The scheduler (cases/jobs.py): when to remind (None: this kind is not reminded),
     # and when each job was done. ``escalated_at`` marks that the scheduler acted on the limit's
     # passing (told the leaders, or closed the window); each is written once, in the transaction
     # that queues the message, so a restart never repeats a job.
@@ -101,7 +101,7 @@ class CaseDeadline(SQLModel, table=True):
 
 class Rating(SQLModel, table=True):
     """The citizen's rating of a concluded case: at most one per case, given once, by the
-    citizen only (bot/engine/rating.py). Each aspect is 1–5, set once; the comment is optional."""
+    citizen only (bot/conversations/rating.py). Each aspect is 1–5, set once; the comment is optional."""
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", unique=True)

@@ -59,11 +59,6 @@ async def due_messages(session: AsyncSession, *, now: datetime | None = None,
     return rows[:limit]
 
 
-async def mark_sent(session: AsyncSession, *, message_id: int, telegram_message_id: int | None,
-                    parts_sent: int = 1) -> None:
-    await mark_sent_many(session, sent=[(message_id, telegram_message_id, parts_sent)])
-
-
 async def mark_sent_many(session: AsyncSession, *,
                          sent: Iterable[tuple[int, int | None, int]]) -> None:
     """``(row id, Telegram's message id, parts sent)`` rows delivered: one statement."""
@@ -74,20 +69,20 @@ async def mark_sent_many(session: AsyncSession, *,
         await session.exec(_MARK_SENT, params=params)
 
 
-async def mark_progress(session: AsyncSession, *, message_id: int, parts_sent: int) -> None:
+async def mark_progress(session: AsyncSession, *, row_id: int, parts_sent: int) -> None:
     """A long text split in parts: how many parts are out already (so a restart goes on)."""
-    await session.exec(update(_TABLE).where(_TABLE.c.id == message_id)
+    await session.exec(update(_TABLE).where(_TABLE.c.id == row_id)
                        .values(parts_sent=parts_sent))
 
 
-async def mark_retry(session: AsyncSession, *, message_id: int, attempts: int,
+async def mark_retry(session: AsyncSession, *, row_id: int, attempts: int,
                      next_attempt_at: datetime, error: str) -> None:
-    await session.exec(update(_TABLE).where(_TABLE.c.id == message_id)
+    await session.exec(update(_TABLE).where(_TABLE.c.id == row_id)
                        .values(attempts=attempts, next_attempt_at=next_attempt_at,
                                last_error=error[:2000]))
 
 
-async def mark_failed(session: AsyncSession, *, message_id: int, attempts: int,
+async def mark_failed(session: AsyncSession, *, row_id: int, attempts: int,
                       error: str) -> None:
-    await session.exec(update(_TABLE).where(_TABLE.c.id == message_id)
+    await session.exec(update(_TABLE).where(_TABLE.c.id == row_id)
                        .values(status="failed", attempts=attempts, last_error=error[:2000]))

@@ -27,7 +27,7 @@ async def remind(ctx: Context) -> None:
     await ctx.flow.prompt(ctx)
 
 
-async def stale_button(ctx: Context, _button: object = None) -> None:
+async def stale_button(ctx: Context) -> None:
     """A button that is not (or no longer) one we can act on: say so, and where they are."""
     ctx.say(ctx.texts.stale_button)
     await remind(ctx)

@@ -87,15 +87,9 @@ class Engine:
             # that commands such as /start from everyone keep being answered meanwhile.
             await self.classifier.get()
         async with self.transaction(chats=(event.chat_id,)) as session:
-            out = await self.handle_in(session, event)
+            [out] = await self.handle_many(session, [event])
             if in_transaction is not None:
                 await in_transaction(session, out)
-        return out
-
-    async def handle_in(self, session: AsyncSession, event: Incoming) -> list[Outgoing]:
-        """Handle one event inside the caller's transaction (from ``transaction(chats=...)``
-        holding the event's chat): what ``handle`` does between BEGIN and COMMIT."""
-        [out] = await self.handle_many(session, [event])
         return out
 
     async def handle_many(self, session: AsyncSession,
@@ -127,7 +121,7 @@ class Engine:
     async def transaction(self, *, chats: Iterable[int] = ()):
         """A session in its own transaction, queued with the events' transactions (SQLite has
         one writer): for work that is not an event, such as the scheduler's jobs, and for
-        handling events with ``handle_in`` (``chats``: the chats whose locks to hold)."""
+        handling events with ``handle_many`` (``chats``: the chats whose locks to hold)."""
         async with contextlib.AsyncExitStack() as stack:
             for chat_id in sorted(set(chats)):
                 await stack.enter_async_context(self._locks.hold(chat_id))

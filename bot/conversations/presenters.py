@@ -4,7 +4,7 @@ words, traffic lights and dates. Every word comes from the catalog (texts.yaml, 
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.chat import Button, Outgoing
@@ -12,7 +12,7 @@ from bot.conversations.buttons import AddInfo, AskReview, RateOverall, StaffActi
 from bot.conversations.flow import Scope
 from bot.conversations.render import category_of, esc, local_time, mask_phone, shorten
 from cases import glance
-from cases.deadlines import DeadlineRules, local_date
+from cases.deadlines import DeadlineRules
 from cases.glance import Light
 from cases.lifecycle import Action, CaseStatus, Role
 from cases.service import STAFF_ROLES, Done
@@ -42,7 +42,7 @@ def deadline_words(t: Texts, row: CaseDeadline | None, now: datetime,
                    rules: DeadlineRules) -> str:
     if row is None:
         return ""
-    label = rules.limits[row.kind].label if row.kind in rules.limits else row.kind
+    label = rules.label(row.kind)
     if row.paused_at is not None:
         return t("next_paused", label=label)
     key = "next_overdue" if row.due_at <= now else "next_date"
@@ -127,12 +127,11 @@ async def case_card(scope: Scope, case: Case) -> str:
     attachments = await repo.count_attachments(scope.session, case_id=case.id)
     limits = []
     for d in await cases.running_deadlines(scope.session, case_id=case.id):
-        label = rules.limits[d.kind].label if d.kind in rules.limits else d.kind
+        label = rules.label(d.kind)
         if d.paused_at is not None:
             limits.append(t("staff_limit_paused", label=label))
-        else:  # due_at is the midnight after the last day
-            last_day = local_date(d.due_at - timedelta(seconds=1))
-            limits.append(t("staff_limit", label=label, day=last_day.isoformat()))
+        else:
+            limits.append(t("staff_limit", label=label, day=glance.last_day(d)))
     status = status_label(scope, case.status)
     if case.paused_since is not None:
         status += t.staff_waiting_citizen

@@ -23,7 +23,7 @@ import logging
 from bot.chat import Button, Kind
 from bot.conversations import presenters
 from bot.conversations.buttons import AskReview, CancelReview, NoComment, RateAspect, RateOverall
-from bot.conversations.common import leave_flow, remind, show_menu
+from bot.conversations.common import leave_flow, show_menu, stale_button
 from bot.conversations.flow import Context
 from bot.conversations.render import esc, shorten
 from cases.lifecycle import Action, Role, TransitionRefused
@@ -44,16 +44,12 @@ async def owned_case(ctx: Context, case_id: int) -> Case | None:
     return case if citizen is not None and citizen.chat_id == ctx.event.chat_id else None
 
 
-async def stale(ctx: Context) -> None:
-    ctx.say(ctx.texts.stale_button)
-
-
 # ---------------------------------------------------------------- buttons pressed
 
 async def on_overall(ctx: Context, button: RateOverall) -> None:
     case = await owned_case(ctx, button.case_id)
     if case is None:
-        await stale(ctx)
+        await stale_button(ctx)
         return
     t = ctx.texts
     if await ctx.casework.rating_of(ctx.session, case.id) is not None:
@@ -76,7 +72,7 @@ async def on_aspect(ctx: Context, button: RateAspect) -> None:
     conf = ctx.catalog.rating
     rating = await ctx.casework.rating_of(ctx.session, case.id) if case else None
     if rating is None or button.aspect not in conf.aspects or button.score not in conf.scores:
-        await stale(ctx)
+        await stale_button(ctx)
         return
     if getattr(rating, button.aspect) is not None:
         ctx.say(ctx.texts.rating_aspect_done)
@@ -88,7 +84,7 @@ async def on_aspect(ctx: Context, button: RateAspect) -> None:
 
 async def on_no_comment(ctx: Context, button: NoComment) -> None:
     if await owned_case(ctx, button.case_id) is None:
-        await stale(ctx)
+        await stale_button(ctx)
         return
     if ctx.conv.flow == NAME:
         ctx.set_flow("", "", {})
@@ -98,7 +94,7 @@ async def on_no_comment(ctx: Context, button: NoComment) -> None:
 async def on_ask_review(ctx: Context, button: AskReview) -> None:
     case = await owned_case(ctx, button.case_id)
     if case is None:
-        await stale(ctx)
+        await stale_button(ctx)
     else:
         await begin_review(ctx, case)
 
@@ -107,8 +103,7 @@ async def on_cancel_review(ctx: Context, _button: CancelReview) -> None:
     if ctx.conv.flow == NAME and ctx.conv.step == "review":
         leave_flow(ctx, ctx.texts.rating_review_cancelled)
     else:   # nothing to cancel: say where they are instead of claiming a cancel
-        ctx.say(ctx.texts.stale_button)
-        await remind(ctx)
+        await stale_button(ctx)
 
 
 async def ask_next(ctx: Context, case: Case, rating: Rating) -> None:

@@ -16,7 +16,7 @@ from bot.conversations.engine import Engine
 from bot.conversations.flow import Scope
 from bot.conversations.render import category_of, esc
 from cases import glance, jobs
-from cases.jobs import Expired, Happening, Job, Overdue, Reminder, StillHandling
+from cases.jobs import Expired, Happening, Job, LimitPassed, Reminder, StillHandling
 from storage import cases
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,8 @@ async def run_job(engine: Engine, job: Job, now: datetime) -> list[Outgoing]:
 async def tell(scope: Scope, happening: Happening) -> None:
     if isinstance(happening, Expired):
         await presenters.announce(scope, happening.done)
-    elif isinstance(happening, Overdue):
-        await tell_overdue(scope, happening)
+    elif isinstance(happening, LimitPassed):
+        await tell_limit_passed(scope, happening)
     elif isinstance(happening, Reminder):
         await tell_reminder(scope, happening)
     elif isinstance(happening, StillHandling):
@@ -65,17 +65,17 @@ async def describe(scope: Scope, case, row) -> dict:
     words = presenters.light_words(scope.texts, light)
     return dict(number=case.number, category=category_of(case),
                 department=esc(scope.catalog.department_name(case.department)),
-                label=rules.limits[row.kind].label, day=glance.last_day(row),
+                label=rules.label(row.kind), day=glance.last_day(row),
                 status=presenters.status_label(scope, case.status),
                 light=f" · {words}" if words else "")
 
 
-async def tell_overdue(scope: Scope, overdue: Overdue) -> None:
-    settings, case = scope.settings, overdue.case
+async def tell_limit_passed(scope: Scope, passed: LimitPassed) -> None:
+    settings, case = scope.settings, passed.case
     chat_id = settings.leaders_chat_id or settings.staff_chat_id
     if chat_id is not None:
         scope.send(chat_id, scope.texts("leaders_overdue",
-                                        **await describe(scope, case, overdue.deadline)),
+                                        **await describe(scope, case, passed.deadline)),
                    presenters.chat_buttons(scope, case, chat_id),
                    audience="leaders" if chat_id == settings.leaders_chat_id else "staff")
 

@@ -56,7 +56,7 @@ def format_stats(st: Stats, catalog: Catalog) -> str:
     lines.append(t("stats_overdue", n=len(st.overdue)))
     lines += [t("stats_overdue_item", number=o.number,
                 department=catalog.department_name(o.department),
-                label=rules.limits[o.kind].label, day=o.last_day.isoformat(), days=o.days_over)
+                label=rules.label(o.kind), day=o.last_day.isoformat(), days=o.days_over)
               for o in st.overdue[:30]]
     return "\n".join(lines)
 

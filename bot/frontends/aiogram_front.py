@@ -43,10 +43,16 @@ from aiohttp import BytesPayload
 
 from bot.chat import Button
 from bot.frontends.translate import translate_update
-from bot.notify.api import Permanent, Received, ReplyKeyboard, RetryAfter, Transient, Translated
+from bot.notify.api import (
+    ALLOWED_UPDATES,
+    Permanent,
+    Received,
+    ReplyKeyboard,
+    RetryAfter,
+    Transient,
+    Translated,
+)
 from config.settings import Settings
-
-_ALLOWED = ["message", "callback_query"]
 
 # aiogram parses every answer as ``Response[<the method's result type>]``. pydantic keeps such
 # parametrised models only weakly, so each garbage collection drops them and the next call
@@ -132,7 +138,7 @@ class AiogramApi:
     async def get_updates(self, offset: int | None, timeout: int) -> list[Received]:
         with _Errors():
             updates = await self.bot.get_updates(offset=offset, timeout=timeout,
-                                                 allowed_updates=_ALLOWED,
+                                                 allowed_updates=ALLOWED_UPDATES,
                                                  request_timeout=timeout + 10)
         return [Received(u.update_id, u.model_dump(mode="json", exclude_none=True,
                                                    by_alias=True), translate_update(u))
@@ -179,7 +185,7 @@ class AiogramApi:
 
     async def set_webhook(self, url: str, secret: str | None) -> None:
         with _Errors():
-            await self.bot.set_webhook(url, secret_token=secret, allowed_updates=_ALLOWED,
+            await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
                                        drop_pending_updates=False)
 
     async def delete_webhook(self) -> None:

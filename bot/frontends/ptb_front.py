@@ -27,10 +27,17 @@ from telegram.request import HTTPXRequest
 
 from bot.chat import Button
 from bot.frontends.translate import translate_update
-from bot.notify.api import Permanent, Received, ReplyKeyboard, RetryAfter, Transient, Translated
+from bot.notify.api import (
+    ALLOWED_UPDATES,
+    Permanent,
+    Received,
+    ReplyKeyboard,
+    RetryAfter,
+    Transient,
+    Translated,
+)
 from config.settings import Settings
 
-_ALLOWED = ["message", "callback_query"]
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -93,7 +100,7 @@ class PtbApi:
     async def get_updates(self, offset: int | None, timeout: int) -> list[Received]:
         with _Errors():
             updates = await self.bot.get_updates(offset=offset, timeout=timeout,
-                                                 allowed_updates=_ALLOWED)
+                                                 allowed_updates=ALLOWED_UPDATES)
         return [Received(u.update_id, u.to_dict(), translate_update(u)) for u in updates]
 
     def translate(self, payload: dict) -> Translated:
@@ -139,7 +146,7 @@ class PtbApi:
 
     async def set_webhook(self, url: str, secret: str | None) -> None:
         with _Errors():
-            await self.bot.set_webhook(url, secret_token=secret, allowed_updates=_ALLOWED)
+            await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
 
     async def delete_webhook(self) -> None:
         with _Errors():

@@ -7,7 +7,7 @@ confirmation, so the offset only moves on after the commit; a webhook request is
 only after the commit. An update Telegram hands out again is ignored by its ``update_id``.
 
 Handling. The updates of a batch are handled in the very transaction that stores them, oldest
-first: ``Engine.handle_in`` for each, its outbox rows (``on_outgoing``) and the inbox rows
+first: ``Engine.handle_many`` for the batch, its outbox rows (``on_outgoing``) and the inbox rows
 written as done, all committed together (one write transaction per batch instead of two per
 update). If anything in it fails, nothing of it is kept and the batch goes the careful way:
 stored as pending, then each update handled on its own through ``Engine.handle`` in one
@@ -47,7 +47,6 @@ from storage import inbox
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ALLOWED_UPDATES = ["message", "callback_query"]
 
 
 def _unbutton(event: Incoming, answer: list[Outgoing]) -> list[tuple[int, str, dict]]:
@@ -82,7 +81,6 @@ class Runner:
                                              limits=limits_from(app.settings),
                                              write_gate=self.write_gate)
         self.username = ""
-        self.handled = 0
         self._queues: dict[int, deque[tuple[int, Incoming, str | None]]] = {}
         self._workers: dict[int, asyncio.Task] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -201,7 +199,6 @@ class Runner:
                 await write_payloads(session, [
                     item for event, out in zip(events, answers, strict=True)
                     for item in _unbutton(event, out)])
-                self.handled += len(events)
             self.delivery.enqueue(written)
         return new
 
@@ -273,7 +270,6 @@ class Runner:
                 async with self._slots:
                     await self._handle(update_id, event)
                 queue.popleft()
-                self.handled += 1
                 if callback_id:
                     self._spawn(self._answer(callback_id))
         finally:

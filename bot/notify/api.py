@@ -8,6 +8,9 @@ from typing import Protocol
 
 from bot.chat import Button, Incoming
 
+# The updates the bot asks Telegram for (long polling and webhook alike).
+ALLOWED_UPDATES = ["message", "callback_query"]
+
 
 @dataclass(frozen=True, slots=True)
 class ReplyKeyboard:

@@ -93,7 +93,7 @@ class Delivery:
         self._workers: dict[int, asyncio.Task] = {}
         self._inflight: set[int] = set()        # queued or being sent, not yet committed final
         self._finished_in_scan: set[int] | None = None
-        self._marks: asyncio.Queue[tuple[Mark, int | None]] = asyncio.Queue()
+        self._marks: asyncio.Queue[tuple[Mark | _Sent, int | None]] = asyncio.Queue()
         self._idle = asyncio.Event()
         self._idle.set()
         self._wake = asyncio.Event()
@@ -280,7 +280,7 @@ class Delivery:
 
     # ------------------------------------------------------------ marking (group commit)
 
-    def _mark(self, finished_id: int | None, mark: Mark) -> None:
+    def _mark(self, finished_id: int | None, mark: Mark | _Sent) -> None:
         self._marks.put_nowait((mark, finished_id))
 
     async def _marker(self) -> None:
@@ -298,7 +298,7 @@ class Delivery:
         if batch:
             await self._commit(batch)
 
-    async def _commit(self, batch: list[tuple[Mark, int | None]]) -> None:
+    async def _commit(self, batch: list[tuple[Mark | _Sent, int | None]]) -> None:
         delay = 0.05
         while True:
             try:
@@ -306,7 +306,8 @@ class Delivery:
                     sent = []
                     for mark, _ in batch:
                         if isinstance(mark, _Sent):
-                            sent.append((mark.row_id, mark.message_id, mark.parts_sent))
+                            sent.append((mark.row_id, mark.telegram_message_id,
+                                         mark.parts_sent))
                         else:
                             await mark(session)
                     # a row's "sent" is its last mark: all of them last, in one statement
@@ -327,26 +328,22 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class _Sent:
-    """A row delivered (a ``Mark`` that ``_commit`` writes together with the others)."""
+    """A row delivered: ``_commit`` writes all of them in one statement, after the others."""
 
     row_id: int
-    message_id: int | None
+    telegram_message_id: int | None
     parts_sent: int
 
-    async def __call__(self, session: AsyncSession) -> None:
-        await outbox.mark_sent(session, message_id=self.row_id,
-                               telegram_message_id=self.message_id, parts_sent=self.parts_sent)
 
-
-def _sent(job: Job, message_id: int | None) -> Mark:
-    return _Sent(job.id, message_id, job.parts_sent)
+def _sent(job: Job, telegram_message_id: int | None) -> _Sent:
+    return _Sent(job.id, telegram_message_id, job.parts_sent)
 
 
 def _progress(job: Job) -> Mark:
     parts = job.parts_sent
 
     async def mark(session: AsyncSession) -> None:
-        await outbox.mark_progress(session, message_id=job.id, parts_sent=parts)
+        await outbox.mark_progress(session, row_id=job.id, parts_sent=parts)
     return mark
 
 
@@ -354,7 +351,7 @@ def _retry(job: Job, wait: float, error: str) -> Mark:
     attempts, at = job.attempts, utcnow() + timedelta(seconds=wait)
 
     async def mark(session: AsyncSession) -> None:
-        await outbox.mark_retry(session, message_id=job.id, attempts=attempts,
+        await outbox.mark_retry(session, row_id=job.id, attempts=attempts,
                                 next_attempt_at=at, error=error)
     return mark
 
@@ -363,5 +360,5 @@ def _failed(job: Job, error: str) -> Mark:
     attempts = job.attempts
 
     async def mark(session: AsyncSession) -> None:
-        await outbox.mark_failed(session, message_id=job.id, attempts=attempts, error=error)
+        await outbox.mark_failed(session, row_id=job.id, attempts=attempts, error=error)
     return mark
