@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 from bot.conversations.flow import Context
 from cases.lifecycle import Role
 from cases.stats import Ratio, Stats, compute, period
-from config.catalog import Catalog
+from config.catalog import Catalog, Texts
 from config.settings import Settings
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
@@ -158,8 +158,7 @@ async def on_command(ctx: Context, roles: list[Role]) -> None:
 
 # ---------------------------------------------------------------- python main.py stats
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    t = Catalog().texts   # the command line's own words; the folder is read again below
+def parse_args(argv: list[str], t: Texts) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python main.py stats", description=t.stats_cli)
     parser.add_argument("--from", dest="start", type=date.fromisoformat, help=t.stats_cli_from)
     parser.add_argument("--to", dest="end", type=date.fromisoformat, help=t.stats_cli_to)
@@ -168,8 +167,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def _cli(args: argparse.Namespace, settings: Settings) -> int:
-    catalog = Catalog(settings.config_dir)
+async def _cli(args: argparse.Namespace, settings: Settings, catalog: Catalog) -> int:
     t = catalog.texts
     if args.department and args.department not in catalog.departments:
         print(t("stats_cli_no_department", key=args.department,
@@ -198,4 +196,6 @@ async def _cli(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cli_main(argv: list[str], settings: Settings | None = None) -> int:
-    return asyncio.run(_cli(parse_args(argv), settings or Settings()))
+    settings = settings or Settings()
+    catalog = Catalog(settings.config_dir)
+    return asyncio.run(_cli(parse_args(argv, catalog.texts), settings, catalog))
