@@ -31,8 +31,18 @@ class ButtonData:
         cls.prefix = prefix
         _KINDS[prefix] = cls
 
+    @classmethod
+    def _fields(cls) -> tuple[tuple[str, bool, bool], ...]:
+        """(name, is an int, required) of each field, worked out once per kind."""
+        found = cls.__dict__.get("_field_table")
+        if found is None:
+            found = tuple((f.name, f.type in ("int", int), f.default is dataclasses.MISSING)
+                          for f in dataclasses.fields(cls))
+            cls._field_table = found
+        return found
+
     def pack(self) -> str:
-        values = [str(getattr(self, f.name)) for f in dataclasses.fields(self)]
+        values = [str(getattr(self, name)) for name, _, _ in self._fields()]
         for value in values:
             if SEP in value:
                 raise ValueError(f"{SEP!r} inside a button field: {value!r}")
@@ -43,20 +53,20 @@ class ButtonData:
 
     @classmethod
     def _from_parts(cls, parts: list[str]) -> Self | None:
-        fields = dataclasses.fields(cls)
-        required = sum(1 for f in fields if f.default is dataclasses.MISSING)
+        fields = cls._fields()
+        required = sum(1 for _, _, needed in fields if needed)
         if not required <= len(parts) <= len(fields):
             return None
         values = {}
-        for f, raw in zip(fields, parts, strict=False):
-            if f.type in ("int", int):
+        for (name, is_int, _), raw in zip(fields, parts, strict=False):
+            if is_int:
                 if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ID:
                     return None
-                values[f.name] = int(raw)
+                values[name] = int(raw)
             else:
                 if not raw:
                     return None
-                values[f.name] = raw
+                values[name] = raw
         return cls(**values)
 
 
