@@ -19,6 +19,7 @@ from config.catalog import Catalog
 from config.settings import Settings
 from nlp import load_classifier
 from nlp.api import Classifier
+from nlp.extract import Extractor
 from storage.db import create_engine, session_factory, write_gate
 from storage.migrate import upgrade
 
@@ -78,5 +79,6 @@ async def build_app(settings: Settings, *, migrate: bool = True,
     engine = Engine(sessions=session_factory(db), catalog=catalog,
                     casework=CaseService(catalog.lifecycle, access(settings, catalog)),
                     classifier=source, settings=settings, registry=registry(),
+                    extractor=Extractor(),
                     on_outgoing=on_outgoing, write_gate=write_gate(settings.database_url))
     return App(settings=settings, db=db, engine=engine)

@@ -9,9 +9,14 @@ from pathlib import Path
 from cases.deadlines import DeadlineRules, WorkCalendar, parse_rules
 from cases.lifecycle import Lifecycle, parse_lifecycle
 from config.settings import CONFIG_DIR
+from nlp.extract import FieldSpec
 from nlp.rules import RoutingRules, read_yaml
 from nlp.taxonomy import Taxonomy
 from storage.models import Rating
+
+
+def _spec(row: dict) -> FieldSpec:
+    return FieldSpec(str(row["key"]), str(row.get("type", "text")), tuple(row.get("cues") or ()))
 
 
 def load_calendar(path: Path) -> WorkCalendar:
@@ -47,14 +52,16 @@ class Question:
     label: str
     ask: str
     required: bool = False
-    type: str = "text"            # text | money | count | year | choice
+    type: str = "text"            # what the value is: see the head of questions.yaml
     choices: tuple[str, ...] = ()
+    cues: tuple[str, ...] = ()    # words that must be near it in free text
 
 
 @dataclass(frozen=True, slots=True)
 class CategoryRules:
     questions: tuple[Question, ...]
     anonymous: bool = False
+    fields: tuple[FieldSpec, ...] = ()   # what to read from the text: questions, then common
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +109,7 @@ class Catalog:
         self.taxonomy = Taxonomy.load(self.config_dir)
         self.routing = RoutingRules(read_yaml(self.config_dir / "routing.yaml"))
         self._questions = read("questions.yaml")
+        self.common_fields = tuple(_spec(row) for row in read("extract.yaml").get("common") or ())
         self._rules: dict[tuple[str, str, str], CategoryRules] = {}
 
     def _read(self, name: str, missing=None):
@@ -152,8 +160,11 @@ class Catalog:
         questions = tuple(
             Question(key=q["key"], label=q["label"], ask=q["ask"],
                      required=bool(q.get("required", False)), type=q.get("type", "text"),
-                     choices=tuple(q.get("choices") or ()))
+                     choices=tuple(q.get("choices") or ()), cues=tuple(q.get("cues") or ()))
             for q in questions_src
         )
+        fields = tuple(FieldSpec(q.key, q.type, q.cues) for q in questions
+                       if q.type != "choice" and (q.type != "text" or q.cues))
         return CategoryRules(questions=questions,
-                             anonymous=any(r.get("anonymous") for r in found))
+                             anonymous=any(r.get("anonymous") for r in found),
+                             fields=fields + self.common_fields)

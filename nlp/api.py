@@ -37,6 +37,8 @@ class Classification:
     flags: list[str] = field(default_factory=list)  # values of ``Flag``
     unsure: bool = False                            # ask the citizen to confirm/pick
     also_departments: list[str] = field(default_factory=list)  # told too (joint handling)
+    tokens: list[str] = field(default_factory=list)  # the text's jieba tokens, normalised
+    # (Simplified, half-width): what the field extraction reads, so nothing is segmented twice
 
 
 class Classifier(Protocol):

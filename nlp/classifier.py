@@ -149,6 +149,7 @@ class ComplaintClassifier:
             flags=[name for name, _ in flag_hits],
             unsure=unsure,
             also_departments=list(route.also),
+            tokens=doc.text_tokens,
         )
         return Decision(result, ranked, probs, words, hits, flag_hits)
 

@@ -23,6 +23,7 @@ from bot.conversations.flow import ClassifierSource, Context, Registry, Scope
 from cases.service import CaseService
 from config.catalog import Catalog
 from config.settings import Settings
+from nlp.extract import Extractor
 from storage import repo
 from storage.models import utcnow
 from storage.repo import ConversationState
@@ -55,7 +56,8 @@ class ChatLocks:
 class Engine:
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], catalog: Catalog,
                  casework: CaseService, classifier: ClassifierSource, settings: Settings,
-                 registry: Registry, clock: Callable[[], datetime] = utcnow,
+                 registry: Registry, extractor: Extractor,
+                 clock: Callable[[], datetime] = utcnow,
                  on_outgoing: OutgoingHook | None = None,
                  write_gate: contextlib.AbstractAsyncContextManager | None = None):
         self.sessions = sessions
@@ -64,6 +66,7 @@ class Engine:
         self.classifier = classifier
         self.settings = settings
         self.registry = registry
+        self.extractor = extractor
         self.clock = clock
         self.on_outgoing = on_outgoing
         self._locks = ChatLocks()
@@ -108,7 +111,7 @@ class Engine:
                 conv = convs[event.chat_id] = ConversationState(event.chat_id, event.user_id)
             ctx = Context(self.catalog, self.settings, self.casework, session, self.clock(),
                           event=event, conv=conv, registry=self.registry,
-                          classifier=self.classifier)
+                          classifier=self.classifier, extractor=self.extractor)
             await dispatch(ctx)
             conv.updated_at = ctx.now
             answers.append(merge_adjacent(ctx.out))

@@ -24,6 +24,7 @@ from cases.service import CaseService
 from config.catalog import Catalog, Texts
 from config.settings import Settings
 from nlp.api import Classifier
+from nlp.extract import Extractor
 from storage.repo import ConversationState
 
 
@@ -81,6 +82,7 @@ class Context(Scope):
     conv: ConversationState = None         # type: ignore[assignment]
     registry: Registry = None              # type: ignore[assignment]
     classifier: ClassifierSource = None    # type: ignore[assignment]
+    extractor: Extractor = None            # type: ignore[assignment]
 
     @property
     def data(self) -> dict:

@@ -10,7 +10,7 @@ import dataclasses
 from datetime import timedelta
 
 from bot.chat import Button, Kind
-from bot.conversations import presenters, validate
+from bot.conversations import presenters, understanding, validate
 from bot.conversations.buttons import Intake
 from bot.conversations.common import leave_flow, media_word, remind, show_menu
 from bot.conversations.flow import Context
@@ -20,7 +20,7 @@ from nlp.api import Flag
 from storage import repo
 
 NAME = "intake"
-HEAD = ["description", "category"]
+HEAD = ["description", "category", "understood"]
 TAIL = ["location", "since", "name", "phone", "attachments", "summary"]
 PICK_STEPS = ("pick1", "pick2", "pick3")
 MIN_DESCRIPTION_WORDS = 10
@@ -71,7 +71,8 @@ def step_label_of(ctx: Context, step: str) -> str:
     return {"description": t.field_description, "category": t.field_category,
             "location": t.field_location, "since": t.field_since, "name": t.field_name,
             "phone": t.field_phone, "attachments": t.field_attachments,
-            "summary": t.step_summary, "edit": t.step_edit}.get(step, step)
+            "summary": t.step_summary, "edit": t.step_edit,
+            "understood": t.step_understood}.get(step, step)
 
 
 def btn(ctx: Context, label: str, action: str, step: str | None = None) -> Button:
@@ -91,23 +92,38 @@ def go(ctx: Context, step: str, *, remember: bool = True) -> None:
     ctx.conv.step = step
 
 
+def needed(ctx: Context, step: str) -> bool:
+    """Whether to stop at a step going forward: not for what the citizen's text already said
+    (nor the confirmation of it, when nothing was read or it was confirmed)."""
+    understood = ctx.data.get("understood") or []
+    if step == "understood":
+        return bool(understood) and not ctx.data.get("understood_ok")
+    key = step[2:] if step.startswith("q.") else step
+    return not (key in understood and understanding.filled(ctx, key))
+
+
 async def advance(ctx: Context) -> None:
     order = steps(ctx)
     current = "category" if ctx.conv.step in PICK_STEPS else ctx.conv.step
-    if ctx.data.get("editing"):
+    if ctx.data.get("editing") == "understood":   # a correction of what was read: back to it
+        go(ctx, "understood", remember=False)
+    elif ctx.data.get("editing"):
         # After a change from the summary, ask only what the change left unanswered.
         pending = [s for s in order[order.index(current) + 1:-1]
                    if s.startswith("q.") and s[2:] not in ctx.data.get("answers", {})
                    and (question(ctx, s) or Question("", "", "")).required]
         go(ctx, pending[0] if pending else "summary", remember=False)
     else:
-        go(ctx, order[order.index(current) + 1])
+        rest = order[order.index(current) + 1:]
+        go(ctx, next((s for s in rest if needed(ctx, s)), rest[-1]))
     await prompt(ctx)
 
 
 async def back(ctx: Context) -> None:
-    if ctx.data.get("editing") and ctx.conv.step != "summary":
-        go(ctx, "summary", remember=False)
+    editing = ctx.data.get("editing")
+    target = "understood" if editing == "understood" else "summary"
+    if editing and ctx.conv.step != target:
+        go(ctx, target, remember=False)
     elif ctx.conv.step in PICK_STEPS:
         go(ctx, "category", remember=False)
     else:
@@ -213,6 +229,13 @@ async def on_button(ctx: Context, button: Intake) -> None:
         await advance(ctx)
     elif step == "attachments" and action == "done":
         await advance(ctx)
+    elif step == "understood" and action == "ok":
+        ctx.data["understood_ok"] = True
+        await advance(ctx)
+    elif step == "understood" and action == "edit":
+        ctx.data["editing"] = "understood"
+        go(ctx, "edit", remember=False)
+        await prompt(ctx)
     elif step == "summary" and action == "submit":
         await submit(ctx)
     elif step == "summary" and action == "edit":
@@ -222,11 +245,12 @@ async def on_button(ctx: Context, button: Intake) -> None:
         leave_flow(ctx, t.cancelled)
     elif step == "edit" and action.startswith("f."):
         target = action[2:]
+        editing = "understood" if ctx.data.get("editing") == "understood" else True
         if target == "category":
-            ctx.data["editing"] = True
+            ctx.data["editing"] = editing
             go(ctx, "pick1", remember=False)
         elif target in steps(ctx):
-            ctx.data["editing"] = True
+            ctx.data["editing"] = editing
             go(ctx, target, remember=False)
         else:
             ctx.say(t.stale_button)
@@ -279,7 +303,8 @@ async def answer_description(ctx: Context, text: str) -> None:
     store(ctx, "description", text)
     await classify(ctx, text)
     if ctx.data.get("editing"):
-        go(ctx, "summary", remember=False)
+        target = "understood" if ctx.data["editing"] == "understood" else "summary"
+        go(ctx, target, remember=False)
         await prompt(ctx)
     else:
         go(ctx, "category")
@@ -298,6 +323,7 @@ async def classify(ctx: Context, text: str) -> None:
         "unsure": bool(result.unsure),
     }
     ctx.data["flags"] = list(result.flags)
+    ctx.data["tokens"] = list(result.tokens)   # read for fields once the category is settled
     t = ctx.texts
     if Flag.LITIGATION in result.flags:
         ctx.say(t.flag_litigation)
@@ -329,7 +355,14 @@ async def answer_question(ctx: Context, text: str) -> None:
         await prompt(ctx)
         return
     store(ctx, ctx.conv.step, value)
+    await read_answer(ctx, text)
     await advance(ctx)
+
+
+async def read_answer(ctx: Context, text: str) -> None:
+    """An answer may say more than was asked (a phone number with the name …): fill those too."""
+    classifier = await ctx.classifier.get()
+    understanding.read(ctx, classifier.classify(text).tokens)
 
 
 async def answer_text_field(ctx: Context, text: str) -> None:
@@ -343,6 +376,7 @@ async def answer_text_field(ctx: Context, text: str) -> None:
     if ctx.conv.step == "name":
         ctx.data["anonymous"] = False
     store(ctx, ctx.conv.step, text)
+    await read_answer(ctx, text)
     await advance(ctx)
 
 
@@ -438,6 +472,11 @@ async def choose_category(ctx: Context, cat: list[str]) -> None:
     if changed:  # answers to the old category's questions no longer apply
         keep = {q.key for q in rules(ctx).questions} | {"full_text"}
         ctx.data["answers"] = {k: v for k, v in ctx.data.get("answers", {}).items() if k in keep}
+        ctx.data["understood"] = [k for k in ctx.data.get("understood") or []
+                                  if k in keep or k in understanding.COMMON]
+        ctx.data.pop("understood_ok", None)
+    if understanding.read(ctx, ctx.data.get("tokens") or []):
+        ctx.data.pop("understood_ok", None)   # something new to confirm
     ctx.say(ctx.texts("category_chosen", category=category_text(ctx),
                       department=esc(ctx.catalog.department_name(ctx.data["department"]))))
     ctx.conv.step = "category"
@@ -556,6 +595,13 @@ def summary_lines(ctx: Context, *, for_staff: bool = False) -> list[str]:
     return lines
 
 
+def prompt_understood(ctx: Context) -> None:
+    t = ctx.texts
+    ctx.data.pop("editing", None)
+    ctx.say(understanding.summary(ctx), [[btn(ctx, t.understood_ok, "ok"),
+                                          btn(ctx, t.understood_edit, "edit")]])
+
+
 def prompt_summary(ctx: Context) -> None:
     t, d = ctx.texts, ctx.data
     ctx.data.pop("editing", None)
@@ -582,7 +628,7 @@ PROMPTS = {
     "pick2": prompt_pick, "pick3": prompt_pick, "q": prompt_question,
     "location": prompt_simple, "since": prompt_simple, "name": prompt_name,
     "phone": prompt_phone, "attachments": prompt_attachments, "summary": prompt_summary,
-    "edit": prompt_edit,
+    "edit": prompt_edit, "understood": prompt_understood,
 }
 
 

@@ -1,0 +1,90 @@
+"""What the citizen already said: fields read from their text (``nlp.extract``) become the
+complaint's answers, so the intake asks only for what is still missing.
+
+The description is read once its category is settled (the category decides which fields
+there are); every later typed answer is read too, for the other fields still empty (an answer
+that also gives a phone number fills both). Values read from text are kept apart in
+``understood`` so the citizen sees them once, confirms or corrects them, and is never asked
+for them again.
+"""
+from __future__ import annotations
+
+import re
+
+from bot.conversations.flow import Context
+from bot.conversations.render import esc, mask_phone
+from cases.deadlines import local_date
+from config.catalog import CategoryRules
+
+COMMON = ("location", "since", "name", "phone")
+
+
+def rules(ctx: Context) -> CategoryRules:
+    category = ctx.data.get("category") or ["", "", ""]
+    return ctx.catalog.rules_for(*category)
+
+
+def filled(ctx: Context, key: str) -> bool:
+    """Whether the field has a value or was skipped on purpose."""
+    if key in COMMON:
+        return key in ctx.data
+    return key in (ctx.data.get("answers") or {})
+
+
+def read(ctx: Context, tokens: list[str], *, besides: str = "") -> list[str]:
+    """Fill the empty fields the text states clearly; the keys filled (``besides``: a field
+    being answered right now, not to be filled from its own answer)."""
+    if not tokens:
+        return []
+    specs = [f for f in rules(ctx).fields if f.key != besides and not filled(ctx, f.key)]
+    if ctx.data.get("anonymous"):
+        specs = [f for f in specs if f.key != "name"]
+    found = ctx.extractor.extract("".join(tokens), tokens, specs, local_date(ctx.now),
+                                  shared=COMMON)
+    for key, value in found.items():
+        if key in COMMON:
+            ctx.data[key] = value
+        else:
+            ctx.data.setdefault("answers", {})[key] = value
+    understood = ctx.data.setdefault("understood", [])
+    understood += [key for key in found if key not in understood]
+    return list(found)
+
+
+def label(ctx: Context, key: str) -> str:
+    t = ctx.texts
+    common = {"location": t.field_location, "since": t.field_since, "name": t.field_name,
+              "phone": t.field_phone}
+    if key in common:
+        return common[key]
+    return next((q.label for q in rules(ctx).questions if q.key == key), key)
+
+
+def shown(ctx: Context, key: str) -> str:
+    """A field's value as the citizen reads it (dates in words, the phone masked)."""
+    value = ctx.data.get(key) if key in COMMON else (ctx.data.get("answers") or {}).get(key)
+    if value is None:
+        return ctx.texts.not_given
+    if key == "phone":
+        return mask_phone(str(value), ctx.texts.phone_not_given)
+    return esc(words_for_dates(ctx, str(value)))
+
+
+_DAY = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+
+
+def words_for_dates(ctx: Context, value: str) -> str:
+    """2026-03 → 2026年3月, 2026-11-20 → 2026年11月20日, in any value (periods too)."""
+    def word(m: re.Match) -> str:
+        year, month, day = m.groups()
+        key = "date_day" if day else "date_month"
+        return ctx.texts(key, year=int(year), month=int(month), day=int(day or 0))
+    return _DAY.sub(word, value)
+
+
+def summary(ctx: Context) -> str:
+    """「我从您的描述中读到：欠薪单位 华建劳务公司；金额 96000 …」"""
+    keys = [k for k in ctx.data.get("understood") or [] if filled(ctx, k)]
+    parts = [ctx.texts("understood_item", label=esc(label(ctx, k)), value=shown(ctx, k))
+             for k in keys]
+    return ctx.texts("understood", fields=ctx.texts.understood_sep.join(parts))

@@ -1,0 +1,114 @@
+"""Understanding the first message: what the description says is shown once, confirmed or
+corrected, and never asked again."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel import select
+
+from storage.models import Case
+from tests.conftest import Chat
+
+RICH = ("我们是在A市B区锦绣花园二期工地干活的农民工，从2026年3月开始一直在这里做钢筋工，干到10月，"
+        "务工时间是2026年3月到10月。华建劳务公司的包工头王某拖欠我们十二个人的工资共九万六千元，"
+        "希望政府督促他们尽快结清工资。我叫张建国，电话13812345678。")
+
+
+async def filed(app) -> list[Case]:
+    async with app.engine.sessions() as s:
+        return list((await s.exec(select(Case))).all())
+
+
+async def describe(chat: Chat, text: str) -> None:
+    t = chat.app.engine.catalog.texts
+    await chat.send("/start")
+    await chat.press(t.menu_file)
+    await chat.send(text)
+
+
+def asked(chat: Chat, words: str) -> bool:
+    return any(words in m.text for m in chat.inbox if m.chat_id == chat.chat_id)
+
+
+async def test_a_rich_description_is_filed_in_five_messages(app):
+    app.engine.clock = lambda: datetime(2026, 11, 28, 2, tzinfo=UTC)
+    chat = Chat(app)
+    t = app.engine.catalog.texts
+    await describe(chat, RICH)
+    before = len(chat.inbox)
+    messages = 0
+    await chat.press(t.category_confirm)
+    messages += 1
+    understood = chat.text
+    for shown in ("华建劳务公司", "96000", "12", "张建国", "138****5678", "2026年3月"):
+        assert shown in understood, understood
+    assert "13812345678" not in understood          # masked even to the citizen's own eyes here
+    await chat.press(t.understood_ok)
+    messages += 1
+    while t.button_submit not in chat.buttons():
+        assert messages < 5, chat.text
+        if t.button_done in chat.buttons():
+            await chat.press(t.button_done)
+        else:                                        # a choice nobody can read from text
+            await chat.press(chat.buttons()[0])
+        messages += 1
+    await chat.press(t.button_submit)
+    messages += 1
+    assert messages <= 5
+    [case] = await filed(app)
+    assert case.answers["employer"] == "华建劳务公司" and case.answers["amount"] == "96000"
+    assert case.answers["workers"] == "12" and case.name == "张建国"
+    assert case.phone == "13812345678"
+    # nothing the description said was asked for
+    for q in app.engine.catalog.rules_for(case.level1, case.level2, case.level3).questions:
+        if q.key in ("employer", "amount", "workers"):
+            assert not any(q.ask in m.text for m in chat.inbox[before:])
+    assert not any(t.ask_name in m.text or t.ask_phone in m.text for m in chat.inbox[before:])
+
+
+async def test_a_correction_changes_exactly_that_field(app):
+    chat = Chat(app)
+    t = app.engine.catalog.texts
+    await describe(chat, RICH)
+    await chat.press(t.category_confirm)
+    first = chat.text
+    await chat.press(t.understood_edit)
+    await chat.press("被拖欠金额")
+    await chat.send("9万元")
+    again = chat.text
+    assert "90000" in again and "96000" not in again
+    for kept in ("华建劳务公司", "张建国", "138****5678"):
+        assert kept in first and kept in again
+    await chat.press(t.understood_ok)
+    assert "被拖欠金额" not in chat.text             # not asked again after the correction
+
+
+async def test_an_answer_that_also_gives_a_phone_fills_both(app):
+    chat = Chat(app)
+    t = app.engine.catalog.texts
+    await describe(chat, "我在工地干了三个月，老板一直拖欠我们的工资不给，我们十几个工人找了好几次都没人管。")
+    await chat.press(t.category_confirm)
+    assert t.understood_ok not in chat.buttons()    # nothing to read: no confirmation asked
+    await chat.send("宏达建筑劳务公司，有事可以打我电话13912345678")
+    for _ in range(12):
+        if t.button_submit in chat.buttons():
+            break
+        if t.button_skip in chat.buttons():
+            await chat.press(t.button_skip)
+        elif t.button_done in chat.buttons():
+            await chat.press(t.button_done)
+        elif chat.buttons() and t.ask_phone not in chat.text:
+            await chat.press(chat.buttons()[0])
+        else:
+            assert t.ask_phone not in chat.text, "the phone was given already"
+            await chat.send("请尽快处理" if "诉求" in chat.text or "解决" in chat.text else "张三")
+    assert "13912345678" in chat.text               # in the summary, never asked
+    assert not asked(chat, t.ask_phone)
+
+
+async def test_traditional_chinese_is_read_too(app):
+    chat = Chat(app)
+    t = app.engine.catalog.texts
+    await describe(chat, "我們在工地幹活，華建勞務公司拖欠我們十二個人的工資共九萬六千元。我叫張建國，電話13812345678。")
+    await chat.press(t.category_confirm)
+    assert "华建劳务公司" in chat.text and "96000" in chat.text and "张建国" in chat.text
