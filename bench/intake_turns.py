@@ -91,12 +91,12 @@ def answer(app, conv, said: str) -> str:
     return "详见上述情况，请尽快处理"
 
 
-async def count_turns(items: list[dict], classifier, reader: Extractor) -> list[int]:
+async def count_turns(items: list[dict], classifier, reader: Extractor | None) -> list[int]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp}/turns.db",
                             staff_chat_id=-100, bot_token=None, _env_file=None)
         app = await build_app(settings, classifier_loader=lambda: classifier)
-        app.engine.extractor = reader
+        app.engine.extractor = reader or app.engine.extractor
         try:
             result = []
             for i, item in enumerate(items):
@@ -110,7 +110,8 @@ async def count_turns(items: list[dict], classifier, reader: Extractor) -> list[
 
 
 def speed(items: list[dict], classifier, rounds: int) -> tuple[float, float, float]:
-    catalog, reader = Catalog(), Extractor()
+    catalog = Catalog()
+    reader = Extractor(catalog.vocabulary)
     specs = [catalog.rules_for(*(item["category"].split("/") + ["", ""])[:3]).fields
              for item in items]
     alone, both = [], []
@@ -144,8 +145,8 @@ async def main() -> None:
     args = parser.parse_args()
     items = yaml.safe_load(args.set.read_text(encoding="utf-8"))
     classifier = await asyncio.to_thread(load_classifier)
-    before = await count_turns(items, classifier, ReadsNothing())
-    after = await count_turns(items, classifier, Extractor())
+    before = await count_turns(items, classifier, ReadsNothing(Catalog().vocabulary))
+    after = await count_turns(items, classifier, None)
     print(f"{len(items)} descriptions from {args.set.name}; messages after the description, "
           "up to and with 「提交」:")
     print(f"  before (every question asked): median {statistics.median(before):.1f}, "

@@ -79,6 +79,6 @@ async def build_app(settings: Settings, *, migrate: bool = True,
     engine = Engine(sessions=session_factory(db), catalog=catalog,
                     casework=CaseService(catalog.lifecycle, access(settings, catalog)),
                     classifier=source, settings=settings, registry=registry(),
-                    extractor=Extractor(),
+                    extractor=Extractor(catalog.vocabulary),
                     on_outgoing=on_outgoing, write_gate=write_gate(settings.database_url))
     return App(settings=settings, db=db, engine=engine)

@@ -9,7 +9,7 @@ from pathlib import Path
 from cases.deadlines import DeadlineRules, WorkCalendar, parse_rules
 from cases.lifecycle import Lifecycle, parse_lifecycle
 from config.settings import CONFIG_DIR
-from nlp.extract import FieldSpec
+from nlp.extract import FieldSpec, Vocabulary
 from nlp.rules import RoutingRules, read_yaml
 from nlp.taxonomy import Taxonomy
 from storage.models import Rating
@@ -109,7 +109,9 @@ class Catalog:
         self.taxonomy = Taxonomy.load(self.config_dir)
         self.routing = RoutingRules(read_yaml(self.config_dir / "routing.yaml"))
         self._questions = read("questions.yaml")
-        self.common_fields = tuple(_spec(row) for row in read("extract.yaml").get("common") or ())
+        reading = read("extract.yaml")
+        self.common_fields = tuple(_spec(row) for row in reading.get("common") or ())
+        self.vocabulary = Vocabulary.parse(reading)
         self._rules: dict[tuple[str, str, str], CategoryRules] = {}
 
     def _read(self, name: str, missing=None):

@@ -14,6 +14,7 @@ a question.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import re
@@ -55,28 +56,10 @@ _PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
 _PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
                     r"\s?[A-Z]\s?[A-Z0-9]{5,6}")
 
-# Words that end a name: what is before them is not part of it.
-ORG_ENDS = ("有限责任公司", "股份有限公司", "有限公司", "集团", "公司", "工厂", "厂", "学校", "小学",
-            "中学", "大学", "学院", "幼儿园", "医院", "卫生院", "诊所", "中心", "超市", "商场", "酒店",
-            "宾馆", "饭店", "餐厅", "店", "银行", "物业", "合作社", "健身房", "驾校", "机构", "商行",
-            "药房", "药店", "网吧", "KTV", "车行", "4S店", "培训学校")
-ESTATE_ENDS = ("小区", "花园", "家园", "公寓", "苑", "新村", "新城", "广场", "大厦", "府", "城",
-               "庭", "湾", "里", "居")
-PLACE_ENDS = ("路", "街", "巷", "道", "号", "村", "镇", "乡", "区", "县", "市", "工地", "小区",
-              "花园", "广场", "公园", "大厦", "楼", "门口", "附近", "社区", "组", "屯")
-# Tokens a name never includes: function words, pronouns, verbs of complaint.
-STOP = frozenset("""在 给 被 向 跟 和 与 从 是 到 去 找 让 对 的 了 把 我 我们 你 你们 他 她 他们 她们
-    这 那 这个 那个 这家 那家 一家 一个 一所 该 本 个 说 就 也 都 还 又 很 太 没 不 有 要 想 将 已经 一直 现在
-    今天 昨天 去年 今年 位于 地址 住 住在 家住 投诉 举报 反映 起诉 拖欠 欠 欠薪 工作 上班 干活 打工 做 买 卖 办
-    办理 收取 收 交 缴纳 报名 就读 读书 看病 就诊 治疗 附近 旁边 门口 里 内 外 上 下 时 后 前 等
-    , 。 ， ; ； : ： ! ！ ? ？ 、 ( ) （ ） " “ ” ' ‘ ’ 《 》 - — ~ . … 　""".split())
-PERSON_TITLES = ("包工头", "老板", "经理", "负责人", "老师", "校长", "医生", "主任", "书记", "村长",
-                 "队长", "工头", "司机", "师傅", "店长")
 SURNAME_SUFFIX = re.compile(r"^[\u4e00-\u9fff](?:某某?|总|经理|老板|师傅|工|老师|医生|主任|书记)$")
 NAME_CUES = re.compile(r"(?:我叫|我是|本人|我的名字是|我名叫|姓名[:：]?|联系人[:：]?)([\u4e00-\u9fff]{2,4}?)"
                        r"(?=[,，。;；!！\s]|电话|手机|联系|，|$)")
-OTHERS = ("老板", "经理", "包工头", "工头", "对方", "他的", "她的", "他们的", "物业", "中介", "房东",
-          "负责人", "客服", "司机", "老师", "医生", "店家", "商家", "公司", "邻居")
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +67,25 @@ class FieldSpec:
     key: str
     type: str
     cues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The words the reading goes by (config/extract.yaml): how names of each kind end, the
+    words a name never includes, titles before a person's name, and words that say a phone
+    number is somebody else's."""
+
+    ends: dict[str, tuple[str, ...]]      # kind (org, estate, place) → endings
+    stop: frozenset[str]
+    person_titles: tuple[str, ...]
+    others: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, raw: dict) -> Vocabulary:
+        return cls(ends={k: tuple(v) for k, v in (raw.get("name_endings") or {}).items()},
+                   stop=frozenset(raw.get("not_in_names") or ()),
+                   person_titles=tuple(raw.get("person_titles") or ()),
+                   others=tuple(raw.get("someone_else") or ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,8 @@ class Extractor:
     """Reads configured fields from normalised text. One per process (the time parser is
     built once); ``extract`` is CPU work of well under a millisecond for a usual complaint."""
 
-    def __init__(self) -> None:
+    def __init__(self, words: Vocabulary) -> None:
+        self.words = words
         self._time = TimeParser()
 
     # ------------------------------------------------------------ the one entry point
@@ -110,7 +113,7 @@ class Extractor:
         may well be the project's site too)."""
         shared = set(shared)
         clauses = _clauses(text)
-        bounds = _token_bounds(tokens, len(text))
+        bounds = _token_bounds(tokens, len(text), self.words.stop)
         found: dict[str, str] = {}
         taken: list[tuple[int, int]] = []
         seen: dict[str, list[Found]] = {}   # values of a kind, found once per text
@@ -198,7 +201,7 @@ class Extractor:
         out = []
         for m in _PHONE.finditer(text):
             before = text[max(0, m.start() - 8):m.start()]
-            if any(word in before for word in OTHERS):
+            if any(word in before for word in self.words.others):
                 continue
             number = m.group(1)
             if number.startswith("0") and "-" not in number:
@@ -216,17 +219,17 @@ class Extractor:
                 if not SURNAME_SUFFIX.match(m.group(1))]
 
     def _org(self, text, bounds, spec, today) -> list[Found]:
-        return _named(text, bounds, ORG_ENDS)
+        return _named(text, bounds, self.words.ends.get("org", ()))
 
     def _estate(self, text, bounds, spec, today) -> list[Found]:
-        return _named(text, bounds, ESTATE_ENDS)
+        return _named(text, bounds, self.words.ends.get("estate", ()))
 
     def _place(self, text, bounds, spec, today) -> list[Found]:
-        return _named(text, bounds, PLACE_ENDS, extend=True, min_len=4)
+        return _named(text, bounds, self.words.ends.get("place", ()), extend=True, min_len=4)
 
     def _person(self, text, bounds, spec, today) -> list[Found]:
         out = []
-        for title in PERSON_TITLES:
+        for title in self.words.person_titles:
             for m in re.finditer(rf"{title}([\u4e00-\u9fff](?:某某?|总|经理|老板|师傅))", text):
                 out.append(Found(m.group(0), m.start(), m.end()))
         return out
@@ -295,6 +298,7 @@ FINDERS = {
 _UNIT = {"万": 10000, "千": 1000, "百": 100}
 
 
+@functools.lru_cache(maxsize=4096)
 def _number(raw: str) -> float:
     if re.fullmatch(r"\d+(?:\.\d+)?", raw):
         return float(raw)
@@ -364,10 +368,15 @@ def _in_cued_clause(found: Found, cues: tuple[str, ...], clauses, text: str) -> 
     return False
 
 
-def _token_bounds(tokens: Sequence[str], length: int) -> list[tuple[int, int, str]]:
+_ADDRESS_MORE = re.compile(r"[0-9A-Za-z]+|[一二三四五六七八九十]+期")
+
+
+def _token_bounds(tokens: Sequence[str], length: int,
+                  stop: frozenset[str]) -> list[tuple[int, int, str, bool]]:
+    """(start, end, token, whether it breaks a name) per token: worked out once per text."""
     out, at = [], 0
     for token in tokens:
-        out.append((at, at + len(token), token))
+        out.append((at, at + len(token), token, token in stop or not token[:1].isalnum()))
         at += len(token)
     return out if at == length else []
 
@@ -376,22 +385,19 @@ def _named(text: str, bounds, ends: tuple[str, ...], *, extend: bool = False,
            min_len: int = 3) -> list[Found]:
     """Names that end in one of ``ends`` (公司, 小区 …): the run of tokens before the ending
     that are not function words, verbs of complaint or punctuation."""
-    if not bounds:
+    if not bounds or not ends:
         return []
     out = []
-    for i, (_, _, token) in enumerate(bounds):
-        if not token.endswith(ends) or token in STOP:
+    for i, (_, _, token, breaks) in enumerate(bounds):
+        if breaks or not token.endswith(ends):
             continue
         last = i
         if extend:   # an address goes on while the next tokens still belong to it
             while last + 1 < len(bounds) and (bounds[last + 1][2].endswith(ends)
-                                              or re.fullmatch(r"[0-9A-Za-z]+|[一二三四五六七八九十]+期",
-                                                              bounds[last + 1][2])):
+                                              or _ADDRESS_MORE.fullmatch(bounds[last + 1][2])):
                 last += 1
         first = i
-        while first > 0 and bounds[first - 1][2] not in STOP and \
-                not CLAUSE_END.fullmatch(bounds[first - 1][2]) and \
-                not re.search(r"[\s,，。:：、]", bounds[first - 1][2]):
+        while first > 0 and not bounds[first - 1][3]:
             first -= 1
         value = text[bounds[first][0]:bounds[last][1]]
         if len(value) >= min_len and value not in ends:

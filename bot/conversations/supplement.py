@@ -8,7 +8,7 @@ runs again. The handler's staff chat is told.
 from __future__ import annotations
 
 from bot.chat import Button, Kind
-from bot.conversations import presenters
+from bot.conversations import presenters, understanding
 from bot.conversations.buttons import Supplement
 from bot.conversations.common import leave_flow, stale_button
 from bot.conversations.flow import Context
@@ -100,6 +100,8 @@ async def submit(ctx: Context, text: str) -> None:
         ctx.say(presenters.refusal(exc))
         return
     await presenters.announce(ctx, done)
+    if text:
+        await understanding.read_into_case(ctx, case, text)
     cases.add_attachments(ctx.session, case_id=case.id, items=files, at=ctx.now)
     presenters.tell_handler(ctx, case, info, len(files))
     ctx.set_flow("", "", {})

@@ -15,6 +15,7 @@ from bot.conversations.flow import Context
 from bot.conversations.render import esc, mask_phone
 from cases.deadlines import local_date
 from config.catalog import CategoryRules
+from storage.models import Case
 
 COMMON = ("location", "since", "name", "phone")
 
@@ -88,3 +89,27 @@ def summary(ctx: Context) -> str:
     parts = [ctx.texts("understood_item", label=esc(label(ctx, k)), value=shown(ctx, k))
              for k in keys]
     return ctx.texts("understood", fields=ctx.texts.understood_sep.join(parts))
+
+
+async def read_into_case(ctx: Context, case: Case, text: str) -> list[str]:
+    """Text a citizen adds to a filed case: the case's empty fields it states clearly are
+    filled (never one that has a value). The keys filled."""
+    classifier = await ctx.classifier.get()
+    tokens = classifier.classify(text).tokens
+    rules_ = ctx.catalog.rules_for(case.level1, case.level2, case.level3)
+    answers = dict(case.answers or {})
+    present = {"location": case.location, "since": case.since, "phone": case.phone,
+               "name": case.name or case.anonymous}
+    specs = [f for f in rules_.fields
+             if not (present[f.key] if f.key in present else answers.get(f.key))]
+    found = ctx.extractor.extract("".join(tokens), tokens, specs, local_date(ctx.now),
+                                  shared=COMMON)
+    for key, value in found.items():
+        if key in COMMON:
+            setattr(case, key, value)
+        else:
+            answers[key] = value
+    if found:
+        case.answers = answers
+        ctx.session.add(case)
+    return list(found)
