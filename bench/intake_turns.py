@@ -44,8 +44,9 @@ class ReadsNothing(Extractor):
         return {}
 
 
-async def turns(app, chat_id: int, text: str) -> int:
-    """Messages the simulated citizen sends after the description, up to and with submit."""
+async def turns(app, chat_id: int, text: str, path: list[str]) -> int:
+    """Messages the simulated citizen sends after the description, up to and with submit. When
+    the bot is unsure of the category, the citizen picks the item's own from the tree."""
     engine, t = app.engine, app.engine.catalog.texts
     out = await engine.handle(Incoming.from_text(chat_id, chat_id, "/complain"))
     out = await engine.handle(Incoming.from_text(chat_id, chat_id, text))
@@ -59,6 +60,12 @@ async def turns(app, chat_id: int, text: str) -> int:
             return sent + 1
         press = next((labels[k] for k in (t.category_confirm, t.understood_ok, t.button_done)
                       if k in labels), None)
+        if press is None and t.category_more in labels:
+            press = labels[t.category_more]
+        if press is None and any(b.data.startswith("i:pick") for b in buttons):
+            wanted = [level for level in path if level in labels]
+            coarse = next((b.data for b in buttons if b.data.endswith(":coarse")), None)
+            press = labels[wanted[-1]] if wanted else coarse or buttons[0].data
         if press is None and any(b.data.endswith(":c0") for b in buttons):
             press = next(b.data for b in buttons if b.data.endswith(":c0"))
         if press is not None:
@@ -103,7 +110,8 @@ async def count_turns(items: list[dict], classifier, reader: Extractor | None) -
                 when = item.get("date") or date(2026, 11, 28)
                 app.engine.clock = lambda when=when: datetime(when.year, when.month, when.day,
                                                               2, tzinfo=UTC)
-                result.append(await turns(app, 1000 + i, item["text"]))
+                path = (item["category"].split("/") + ["", ""])[:3]
+                result.append(await turns(app, 1000 + i, item["text"], path))
             return result
         finally:
             await app.close()

@@ -36,15 +36,20 @@ DAY = r"(?:3[01]|[12]\d|0?[1-9]|[一二三]?十[一二三四五六七八九]?|[�
 YEAR = r"(?:(?:19|20)\d{2}|[二一][〇零一二三四五六七八九]{3})"
 
 CLAUSE_END = re.compile(r"[,.;!?，。；！？\n]|\.{2,}|…+")
+SENTENCE_END = re.compile(r"[.;!?。；！？\n]|\.{2,}|…+")
+NAMES = ("org", "estate", "person", "project")   # their cues may be anywhere in the sentence
 _MONEY = re.compile(rf"(?:人民币)?({NUM})(万|千|百)?(?:多|余)?(元|块钱|块)|({NUM})(万)(?:多|余)?(?:元)?")
 _COUNT = re.compile(
-    rf"({NUM})(多|余)?(?:个|名|位|户|家)?(人|工人|农民工|员工|职工|学生|孩子|户|家庭|家|居民|"
-    rf"业主|村民|老人|患者|消费者|会员|商户|农户)")
+    rf"({NUM})(多|余)?(?:个|名|位|户|家|口)?(人|工人|农民工|工友|员工|职工|学生|孩子|户|家庭|家|居民|"
+    rf"业主|村民|老人|患者|消费者|会员|商户|农户|家长)")
+_MONTHS = re.compile(rf"({NUM})个(?:多)?月")
 _YEAR = re.compile(rf"({YEAR})年")
 _DATE = re.compile(
     rf"(?:{YEAR}年{MONTH}月(?:份)?(?:{DAY}[日号])?"
     rf"|(?:今年|去年|前年){MONTH}月(?:份)?(?:{DAY}[日号])?"
     rf"|(?:今年|去年|前年)?(?:年初|年底|年末)"
+    rf"|(?:今年|去年)?{MONTH}月(?:份)?(?:底|初|中旬|上旬|下旬)"
+    rf"|上个月"
     rf"|{MONTH}月(?:份)?{DAY}[日号]"
     rf"|上(?:个)?(?:周|星期|礼拜)[一二三四五六日天1-7]"
     rf"|昨天|前天|本月初|上个月初"
@@ -79,13 +84,21 @@ class Vocabulary:
     stop: frozenset[str]
     person_titles: tuple[str, ...]
     others: tuple[str, ...]
+    admin: tuple[str, ...] = ()
+    address_tail: tuple[str, ...] = ()
+    not_names: frozenset[str] = frozenset()
+    not_places: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, raw: dict) -> Vocabulary:
         return cls(ends={k: tuple(v) for k, v in (raw.get("name_endings") or {}).items()},
-                   stop=frozenset(raw.get("not_in_names") or ()),
+                   stop=frozenset(str(w) for w in raw.get("not_in_names") or ()),
                    person_titles=tuple(raw.get("person_titles") or ()),
-                   others=tuple(raw.get("someone_else") or ()))
+                   others=tuple(raw.get("someone_else") or ()),
+                   admin=tuple(raw.get("admin_endings") or ()),
+                   address_tail=tuple(raw.get("address_tail") or ()),
+                   not_names=frozenset(raw.get("not_names") or ()),
+                   not_places=frozenset(raw.get("not_places") or ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +126,7 @@ class Extractor:
         may well be the project's site too)."""
         shared = set(shared)
         clauses = _clauses(text)
+        sentences = _clauses(text, SENTENCE_END)
         bounds = _token_bounds(tokens, len(text), self.words.stop)
         found: dict[str, str] = {}
         taken: list[tuple[int, int]] = []
@@ -129,11 +143,14 @@ class Extractor:
                     log.debug("extract: %s failed", spec.type, exc_info=True)
                     seen[key] = []
             candidates = seen[key]
-            candidates = [c for c in candidates if _in_cued_clause(c, spec.cues, clauses, text)]
+            scope = sentences if spec.type in NAMES else clauses
+            candidates = [c for c in candidates if _in_cued_clause(c, spec.cues, scope, text)]
             if spec.key not in shared:
                 candidates = [c for c in candidates
                               if not any(c.start < e and s < c.end for s, e in taken)]
             values = {c.value for c in candidates}
+            if len(values) > 1 and spec.type in PREFER:
+                values = PREFER[spec.type](values)
             if len(values) == 1:
                 found[spec.key] = values.pop()
                 if spec.key not in shared:
@@ -149,7 +166,8 @@ class Extractor:
                 amount = _number(m.group(1)) * _UNIT.get(m.group(2), 1)
             else:
                 amount = _number(m.group(4)) * 10000
-            if amount > 0:
+            before = CLAUSE_END.split(text[max(0, m.start() - 8):m.start()])[-1]
+            if amount > 0 and not _PER_UNIT.search(before):   # not a unit price (每亩, 每月 …)
                 out.append(Found(_plain_number(amount), m.start(), m.end()))
         return out
 
@@ -163,6 +181,15 @@ class Extractor:
                 out.append(Found(f"{int(n)}{m.group(2) or ''}", m.start(), m.end()))
         return out
 
+    def _months(self, text, bounds, spec, today) -> list[Found]:
+        """How many months (断缴了9个月): the number."""
+        out = []
+        for m in _MONTHS.finditer(text):
+            n = _number(m.group(1))
+            if n >= 1 and n == int(n):
+                out.append(Found(str(int(n)), m.start(), m.end()))
+        return out
+
     def _year(self, text, bounds, spec, today) -> list[Found]:
         out = []
         for m in _YEAR.finditer(text):
@@ -173,7 +200,10 @@ class Extractor:
 
     def _date(self, text, bounds, spec, today) -> list[Found]:
         out = []
+        spans = [m.span() for m in _PERIOD.finditer(text)]
         for m in _DATE.finditer(text):
+            if any(s <= m.start() < e for s, e in spans):
+                continue
             value = self.resolve_date(m.group(0), today)
             if value:
                 out.append(Found(value, m.start(), m.end()))
@@ -219,13 +249,22 @@ class Extractor:
                 if not SURNAME_SUFFIX.match(m.group(1))]
 
     def _org(self, text, bounds, spec, today) -> list[Found]:
-        return _named(text, bounds, self.words.ends.get("org", ()))
+        return _named(text, bounds, self.words.ends.get("org", ()), self.words, keep_admin=True)
+
+    def _project(self, text, bounds, spec, today) -> list[Found]:
+        return _named(text, bounds, self.words.ends.get("project", ()), self.words,
+                      keep_admin=True)
 
     def _estate(self, text, bounds, spec, today) -> list[Found]:
-        return _named(text, bounds, self.words.ends.get("estate", ()))
+        return _named(text, bounds, self.words.ends.get("estate", ()), self.words,
+                      keep_admin=False, tail=True)
 
     def _place(self, text, bounds, spec, today) -> list[Found]:
-        return _named(text, bounds, self.words.ends.get("place", ()), extend=True, min_len=4)
+        """An address: one that starts with its city, county or district, or has a number."""
+        projects = self.words.ends.get("project", ())
+        return [f for f in _address(text, bounds, self.words)
+                if (_ADMIN_START.match(f.value) or _NUMBERED.search(f.value))
+                and not f.value.endswith(projects)]
 
     def _person(self, text, bounds, spec, today) -> list[Found]:
         out = []
@@ -260,6 +299,12 @@ class Extractor:
         if span.endswith(("年底", "年末")):
             year = {"去年": today.year - 1, "前年": today.year - 2}.get(span[:2], today.year)
             return f"{year:04d}-12"
+        month_part = re.fullmatch(rf"((?:今年|去年)?{MONTH}月)(?:份)?(?:底|初|中旬|上旬|下旬)", span)
+        if month_part:
+            span = month_part.group(1)
+        if span == "上个月":
+            month = today.year * 12 + today.month - 2
+            return f"{month // 12:04d}-{month % 12 + 1:02d}"
         if span.endswith("年初"):
             year = {"去年": today.year - 1, "前年": today.year - 2}.get(span[:2], today.year)
             return f"{year:04d}-01"
@@ -290,12 +335,29 @@ class Extractor:
 
 FINDERS = {
     "money": Extractor._money, "count": Extractor._count, "year": Extractor._year,
+    "months": Extractor._months,
     "date": Extractor._date, "period": Extractor._period, "phone": Extractor._phone,
     "plate": Extractor._plate, "org": Extractor._org, "estate": Extractor._estate,
-    "place": Extractor._place, "person": Extractor._person, "text": Extractor._text,
+    "place": Extractor._place, "project": Extractor._project, "person": Extractor._person, "text": Extractor._text,
     "name": Extractor._name,
 }
 _UNIT = {"万": 10000, "千": 1000, "百": 100}
+_PER_UNIT = re.compile(r"每(?:个|一)?(?:亩|平|月|户|天|日|年|斤|小时|公里|吨|度|方)")
+_ADMIN_START = re.compile(r"^(?:[A-Z]|[\u4e00-\u9fff]{2,3})[省市县区](?![场政民门旁])")
+_NUMBERED = re.compile(r"\d+号")
+
+
+def _fullest(values: set[str]) -> set[str]:
+    """Of a place named several ways, the fullest, when it holds all the others
+    (A市C区幸福里小区 over 幸福里小区); else the one that starts with its city or district."""
+    whole = {v for v in values if all(o in v for o in values)}
+    if len(whole) == 1:
+        return whole
+    rooted = {v for v in values if _ADMIN_START.match(v)}
+    return rooted if len(rooted) == 1 else values
+
+
+PREFER = {"place": _fullest, "org": _fullest, "estate": _fullest}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -349,9 +411,9 @@ def _plain_date(span: str, today: date) -> str | None:
     return when.isoformat() if when <= today else ""
 
 
-def _clauses(text: str) -> list[tuple[int, int]]:
+def _clauses(text: str, ends: re.Pattern = CLAUSE_END) -> list[tuple[int, int]]:
     out, start = [], 0
-    for m in CLAUSE_END.finditer(text):
+    for m in ends.finditer(text):
         out.append((start, m.start()))
         start = m.end()
     out.append((start, len(text)))
@@ -381,28 +443,119 @@ def _token_bounds(tokens: Sequence[str], length: int,
     return out if at == length else []
 
 
-def _named(text: str, bounds, ends: tuple[str, ...], *, extend: bool = False,
-           min_len: int = 3) -> list[Found]:
-    """Names that end in one of ``ends`` (公司, 小区 …): the run of tokens before the ending
-    that are not function words, verbs of complaint or punctuation."""
+def _ending_at(text: str, bounds, i: int, ends: tuple[str, ...]) -> int | None:
+    """The token where an ending that finishes with token ``i`` begins (endings may span
+    tokens: 康桥 + 水 + 郡), or None when no ending finishes there."""
+    end = bounds[i][1]
+    if not text.endswith(ends, 0, end):
+        return None
+    longest = max((e for e in ends if text.endswith(e, 0, end)), key=len)
+    k, start = i, end - len(longest)
+    while k > 0 and bounds[k][0] > start:
+        k -= 1
+    return k if bounds[k][0] == start or k == i else None
+
+
+def _tail(bounds, last: int, tail: tuple[str, ...]) -> int:
+    """Go on over what follows a name and belongs to it: 二期, 3号楼, 附近."""
+    while last + 1 < len(bounds) and (bounds[last + 1][2] in tail or (
+            not bounds[last + 1][3] and _ORDINAL.fullmatch(bounds[last + 1][2]))):
+        last += 1
+    while last > 0 and _ORDINAL.fullmatch(bounds[last][2]) and \
+            not bounds[last][2].endswith("期"):
+        last -= 1   # a bare number after a name is not part of it
+    return last
+
+
+def _named(text: str, bounds, ends: tuple[str, ...], words: Vocabulary, *,
+           keep_admin: bool, tail: bool = False) -> list[Found]:
+    """Names that end in one of ``ends`` (公司, 小区 …): the run of tokens before the ending that
+    are not function words, verbs of complaint, punctuation or the end of another name; an
+    administrative unit (A市) is kept with its own name only (``keep_admin``) or left out."""
     if not bounds or not ends:
         return []
     out = []
-    for i, (_, _, token, breaks) in enumerate(bounds):
-        if breaks or not token.endswith(ends):
+    for i, (_, _, _, breaks) in enumerate(bounds):
+        if breaks:
             continue
-        last = i
-        if extend:   # an address goes on while the next tokens still belong to it
-            while last + 1 < len(bounds) and (bounds[last + 1][2].endswith(ends)
-                                              or _ADDRESS_MORE.fullmatch(bounds[last + 1][2])):
-                last += 1
-        first = i
-        while first > 0 and not bounds[first - 1][3]:
+        k = _ending_at(text, bounds, i, ends)
+        if k is None:
+            continue
+        first = k
+        while first > 0:
+            _, _, before, stops = bounds[first - 1]
+            if stops or before.endswith(("公司", "集团")):   # another name ends there
+                break
+            if before.endswith(words.admin):
+                if not keep_admin:
+                    break
+                while first > 0 and bounds[first - 1][2].endswith(words.admin):   # A市 B区 …
+                    first -= 1
+                    if first > 0 and not bounds[first - 1][3] and \
+                            len(bounds[first - 1][2]) <= 2 and \
+                            not bounds[first - 1][2].endswith(words.admin):
+                        first -= 1
+                break
             first -= 1
+        last = _tail(bounds, i, ()) if tail else i   # 二期, not 3号楼
         value = text[bounds[first][0]:bounds[last][1]]
-        if len(value) >= min_len and value not in ends:
+        if len(value) >= 3 and value not in words.not_names:
             out.append(Found(value, bounds[first][0], bounds[last][1]))
     return _outermost(out)
+
+
+def _address(text: str, bounds, words: Vocabulary) -> list[Found]:
+    """Addresses and places: from the first place word (A市, 幸福路, 锦绣花园 …) on through the
+    words that still belong to it, ending at the last place word or its number (18号, 3号楼)."""
+    if not bounds:
+        return []
+    ends, tail = words.ends.get("place", ()), words.address_tail
+    out, i = [], 0
+    while i < len(bounds):
+        start, _, token, breaks = bounds[i]
+        k = None if breaks or token in words.not_places else _ending_at(text, bounds, i, ends)
+        if k is None:
+            i += 1
+            continue
+        first = k     # the place word's own name before it (锦绣 + 花园, A + 市)
+        while first > 0 and not bounds[first - 1][3] and len(bounds[first - 1][2]) <= 4 and \
+                not bounds[first - 1][2].endswith(ends) and k - first < 3 and \
+                not _NOT_A_NAME.fullmatch(bounds[first - 1][2]):
+            first -= 1
+        last, j = i, i + 1
+        while j < len(bounds) and not bounds[j][3]:
+            piece = bounds[j][2]
+            if (_ending_at(text, bounds, j, ends) is not None and piece not in words.not_places) \
+                    or piece in tail:
+                last = j
+            elif not (piece.isdigit() or piece.isascii() or _ORDINAL.fullmatch(piece)):
+                if j - last > 2:
+                    break
+            j += 1
+        last = _tail(bounds, last, tail)
+        value = text[bounds[first][0]:bounds[last][1]]
+        if len(value) >= 3 and value not in words.not_names and not _DATE.fullmatch(value) \
+                and not _names_more(text, bounds, last, words.ends.get("org", ())):
+            out.append(Found(value, bounds[first][0], bounds[last][1]))
+        i = last + 1
+    return out
+
+
+_NOT_A_NAME = re.compile(r"\d+|.*[年月日号]")
+
+
+def _names_more(text: str, bounds, last: int, org_ends: tuple[str, ...]) -> bool:
+    """Whether the place goes straight on into an organisation's name (A市C区 + 社区卫生服务中心,
+    盛世 + 华庭 + 置业有限公司): then it is that name's beginning, not a place of its own."""
+    j = last + 1
+    while j < len(bounds) and not bounds[j][3] and j - last <= 4:
+        if _ending_at(text, bounds, j, org_ends) is not None:
+            return True
+        j += 1
+    return False
+
+
+_ORDINAL = re.compile(r"[一二三四五六七八九十]+期|[0-9]+")
 
 
 def _outermost(found: list[Found]) -> list[Found]:

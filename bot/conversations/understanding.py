@@ -18,6 +18,7 @@ from config.catalog import CategoryRules
 from storage.models import Case
 
 COMMON = ("location", "since", "name", "phone")
+SHARED = ("location",)   # the place of the complaint may well be a project's or estate's too
 
 
 def rules(ctx: Context) -> CategoryRules:
@@ -32,16 +33,22 @@ def filled(ctx: Context, key: str) -> bool:
     return key in (ctx.data.get("answers") or {})
 
 
-def read(ctx: Context, tokens: list[str], *, besides: str = "") -> list[str]:
-    """Fill the empty fields the text states clearly; the keys filled (``besides``: a field
-    being answered right now, not to be filled from its own answer)."""
+# What a typed answer is read for besides itself: contact details, which no answer to another
+# question could be mistaken for (an answer about a project's site is no complaint address).
+IN_ANSWERS = ("phone", "name", "plate")
+
+
+def read(ctx: Context, tokens: list[str], *, kinds: tuple[str, ...] = ()) -> list[str]:
+    """Fill the empty fields the text states clearly (only those of ``kinds``, if given); the
+    keys filled."""
     if not tokens:
         return []
-    specs = [f for f in rules(ctx).fields if f.key != besides and not filled(ctx, f.key)]
+    specs = [f for f in rules(ctx).fields if not filled(ctx, f.key)
+             and (not kinds or f.type in kinds)]
     if ctx.data.get("anonymous"):
         specs = [f for f in specs if f.key != "name"]
     found = ctx.extractor.extract("".join(tokens), tokens, specs, local_date(ctx.now),
-                                  shared=COMMON)
+                                  shared=SHARED)
     for key, value in found.items():
         if key in COMMON:
             ctx.data[key] = value
@@ -103,7 +110,7 @@ async def read_into_case(ctx: Context, case: Case, text: str) -> list[str]:
     specs = [f for f in rules_.fields
              if not (present[f.key] if f.key in present else answers.get(f.key))]
     found = ctx.extractor.extract("".join(tokens), tokens, specs, local_date(ctx.now),
-                                  shared=COMMON)
+                                  shared=SHARED)
     for key, value in found.items():
         if key in COMMON:
             setattr(case, key, value)

@@ -10,7 +10,7 @@ from storage.models import Case
 from tests.conftest import Chat
 from tests.conversations.test_intake import conversation
 
-RICH = ("我们是在A市B区锦绣花园二期工地干活的农民工，从2026年3月开始一直在这里做钢筋工，干到10月，"
+RICH = ("我们是在A市B区锦绣花园二期项目工地干活的农民工，从2026年3月开始一直在这里做钢筋工，干到10月，"
         "务工时间是2026年3月到10月。华建劳务公司的包工头王某拖欠我们十二个人的工资共九万六千元，"
         "希望政府督促他们尽快结清工资。我叫张建国，电话13812345678。")
 
