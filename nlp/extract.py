@@ -38,7 +38,7 @@ YEAR = r"(?:(?:19|20)\d{2}|[二一][〇零一二三四五六七八九]{3})"
 CLAUSE_END = re.compile(r"[,.;!?，。；！？\n]|\.{2,}|…+")
 SENTENCE_END = re.compile(r"[.;!?。；！？\n]|\.{2,}|…+")
 NAMES = ("org", "estate", "person", "project")   # their cues may be anywhere in the sentence
-_MONEY = re.compile(rf"(?:人民币)?({NUM})(万|千|百)?(?:多|余)?(元|块钱|块)|({NUM})(万)(?:多|余)?(?:元)?")
+_MONEY = re.compile(rf"(?:人民币)?({NUM})(万|千|百)?(多|余)?(元|块钱|块)|({NUM})(万)(多|余)?(?:元)?")
 _COUNT = re.compile(
     rf"({NUM})(多|余)?(?:个|名|位|户|家|口)?(人|工人|农民工|工友|员工|职工|学生|孩子|户|家庭|家|居民|"
     rf"业主|村民|老人|患者|消费者|会员|商户|农户|家长)")
@@ -162,10 +162,12 @@ class Extractor:
     def _money(self, text, bounds, spec, today) -> list[Found]:
         out = []
         for m in _MONEY.finditer(text):
+            if m.group(3) or m.group(7):
+                continue    # 两万多元: about, not an amount to record
             if m.group(1) is not None:
                 amount = _number(m.group(1)) * _UNIT.get(m.group(2), 1)
             else:
-                amount = _number(m.group(4)) * 10000
+                amount = _number(m.group(5)) * 10000
             before = CLAUSE_END.split(text[max(0, m.start() - 8):m.start()])[-1]
             if amount > 0 and not _PER_UNIT.search(before):   # not a unit price (每亩, 每月 …)
                 out.append(Found(_plain_number(amount), m.start(), m.end()))
