@@ -580,12 +580,14 @@ def summary_lines(ctx: Context, *, for_staff: bool = False) -> list[str]:
     t, d = ctx.texts, ctx.data
     answers = d.get("answers") or {}
     lines = [f"{t.field_category}：{category_text(ctx)}"]
+    def shown(value) -> str:   # dates read from text (2026-03) in words (2026年3月)
+        return esc(understanding.words_for_dates(ctx, str(value))) if value else t.not_given
+
     for q in rules(ctx).questions:
-        value = answers.get(q.key)
-        lines.append(f"{esc(q.label)}：{esc(value) if value else t.not_given}")
+        lines.append(f"{esc(q.label)}：{shown(answers.get(q.key))}")
     lines += [
-        f"{t.field_location}：{esc(d.get('location') or t.not_given)}",
-        f"{t.field_since}：{esc(d.get('since') or t.not_given)}",
+        f"{t.field_location}：{shown(d.get('location'))}",
+        f"{t.field_since}：{shown(d.get('since'))}",
     ]
     if not for_staff:
         name = t.anonymous_name if d.get("anonymous") else esc(d.get("name") or t.not_given)
