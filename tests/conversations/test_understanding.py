@@ -158,3 +158,18 @@ async def test_text_added_to_a_case_later_fills_its_empty_fields(app):
     [case] = await filed(app)
     assert case.answers["amount"] == "96000"
     assert case.answers["employer"] == "宏达公司"     # a field with a value is never overwritten
+
+
+async def test_at_the_confirmation_text_and_back_are_understood(app):
+    chat = Chat(app)
+    t = app.engine.catalog.texts
+    await describe(chat, RICH)
+    await chat.press(t.category_confirm)
+    await chat.send("随便说点什么")                    # not an answer here: said so, asked again
+    assert t.invalid_choice in chat.text and "华建劳务公司" in chat.text
+    await chat.send("/back")                          # back to the category
+    assert t.category_confirm in chat.buttons()
+    await chat.press(t.category_confirm)
+    assert chat.text.count("华建劳务公司") == 1 and "96000" in chat.text
+    await chat.send(t.understood_ok)                  # the button's words typed work too
+    assert (await conversation(app, chat.chat_id)).step != "understood"
