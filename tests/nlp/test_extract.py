@@ -2,6 +2,7 @@
 (tests/nlp/extraction_set.yaml), each with the fields a careful reader would fill."""
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,23 @@ def test_most_fields_said_are_filled(reading):
     missed = [(text[:30], k, v, got) for text, k, v, got in expected if got != v]
     recall = 1 - len(missed) / len(expected)
     assert recall >= 0.85, missed
+
+
+WAGES = ("劳动和社会保障", "工资福利", "工资发放")
+
+
+@pytest.mark.parametrize("text, key, value", [
+    ("上周五老板说工资月底给，我叫李明，我的电话13912345678。", "phone", "13912345678"),
+    ("老板的电话是13800001111，他一直拖欠工资。", "phone", None),          # somebody else's
+    ("包工头拖欠我们工资两万多元。", "amount", None),                       # about, not exact
+    ("华建劳务公司拖欠我们九万六千元工资。", "amount", "96000"),
+    ("我们十二个人被拖欠工资，从今年7月开始就没发过。", "since", "2026-07"),
+    ("两个星期前开始老板就不接电话了，华建劳务公司一直欠薪。", "since", "2026-11-14"),
+    ("我們在華建勞務公司幹活，拖欠工資三萬元。", "employer", "华建劳务公司"),
+])
+def test_what_a_careful_reader_fills(classifier, text, key, value):
+    catalog = Catalog()
+    tokens = classifier.classify(text).tokens
+    found = Extractor(catalog.vocabulary).extract(
+        "".join(tokens), tokens, catalog.rules_for(*WAGES).fields, date(2026, 11, 28))
+    assert found.get(key) == value, found
