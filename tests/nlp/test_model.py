@@ -124,3 +124,46 @@ def test_shipped_model_is_the_binary_format():
     assert MODEL_PATH.name.endswith(".tar.gz")
     assert model.short is not None and model.short_chars > 0
     assert len(model.keywords(0, 5)) == 5
+
+
+def test_low_rank_model_folds_into_one_weight_per_feature():
+    """The LSA + logistic-regression part is linear in the features: its folded weights score a
+    document as the regression does on the document's latent dimensions."""
+    from scipy.sparse import random as sparse_random
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.linear_model import LogisticRegression
+
+    from nlp.train import _fit_lowrank
+
+    rng = np.random.default_rng(3)
+    Xs = [sparse_random(60, n, density=0.2, format="csr", random_state=rng) for n in (30, 20)]
+    y = np.array(CLASSES * 20)
+    W, b = _fit_lowrank(Xs, y, CLASSES, rank=8, C=10.0, seed=0)
+    assert W.shape == (len(CLASSES), 50) and b.shape == (len(CLASSES),)
+    from scipy.sparse import hstack
+    X = hstack(Xs).tocsr()
+    svd = TruncatedSVD(8, n_iter=4, random_state=0).fit(X)
+    lr = LogisticRegression(C=10.0, max_iter=5000).fit(svd.transform(X), y)
+    want = lr.decision_function(svd.transform(X))[:, [list(lr.classes_).index(c) for c in CLASSES]]
+    assert np.allclose(X @ W.T + b, want)
+
+
+def test_training_adds_the_low_rank_model_and_records_it():
+    from nlp.train import fit
+
+    texts = {"城乡建设": ["物业", "小区", "拆迁", "房屋"], "劳动和社会保障": ["工资", "社保", "拖欠", "养老"],
+             "教育文体": ["学校", "老师", "学生", "教育"]}
+    pairs, labels = [], []
+    rng = np.random.default_rng(5)
+    for c, words in texts.items():
+        for _ in range(12):
+            pairs.append((list(rng.choice(words, 2)), list(rng.choice(words, 6))))
+            labels.append(c)
+    plain = fit(pairs, labels, min_df=1, lowrank=0.0, calibrate=False)
+    model = fit(pairs, labels, min_df=1, rank=4, calibrate=False)
+    assert model.meta["params"]["lowrank"] > 0 and "LSA" in model.meta["algorithm"]
+    assert plain.meta["params"]["lowrank"] == 0
+    doc = (["拖欠", "工资"], ["社保", "养老", "工资"])
+    scores = model.scores(model.vector_of(*doc))
+    assert model.classes[int(np.argmax(scores))] == "劳动和社会保障"
+    assert not np.allclose(scores, plain.scores(plain.vector_of(*doc)))
