@@ -361,8 +361,8 @@ async def answer_question(ctx: Context, text: str) -> None:
 
 async def read_answer(ctx: Context, text: str) -> None:
     """An answer may say more than was asked (a phone number with the name …): fill those too."""
-    classifier = await ctx.classifier.get()
-    understanding.read(ctx, classifier.classify(text).tokens, kinds=understanding.IN_ANSWERS)
+    understanding.read(ctx, await understanding.tokens_of(ctx, text),
+                       kinds=understanding.IN_ANSWERS)
 
 
 async def answer_text_field(ctx: Context, text: str) -> None:

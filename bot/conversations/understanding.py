@@ -38,6 +38,17 @@ def filled(ctx: Context, key: str) -> bool:
 IN_ANSWERS = ("phone", "name", "plate")
 
 
+async def tokens_of(ctx: Context, text: str) -> list[str]:
+    """A later message's tokens, segmented as the classifier segments (a description's come
+    with its classification)."""
+    return (await ctx.classifier.get()).classify(text).tokens
+
+
+def extract(ctx: Context, tokens: list[str], specs) -> dict[str, str]:
+    return ctx.extractor.extract("".join(tokens), tokens, specs, local_date(ctx.now),
+                                 shared=SHARED)
+
+
 def read(ctx: Context, tokens: list[str], *, kinds: tuple[str, ...] = ()) -> list[str]:
     """Fill the empty fields the text states clearly (only those of ``kinds``, if given); the
     keys filled."""
@@ -47,8 +58,7 @@ def read(ctx: Context, tokens: list[str], *, kinds: tuple[str, ...] = ()) -> lis
              and (not kinds or f.type in kinds)]
     if ctx.data.get("anonymous"):
         specs = [f for f in specs if f.key != "name"]
-    found = ctx.extractor.extract("".join(tokens), tokens, specs, local_date(ctx.now),
-                                  shared=SHARED)
+    found = extract(ctx, tokens, specs)
     for key, value in found.items():
         if key in COMMON:
             ctx.data[key] = value
@@ -101,16 +111,14 @@ def summary(ctx: Context) -> str:
 async def read_into_case(ctx: Context, case: Case, text: str) -> list[str]:
     """Text a citizen adds to a filed case: the case's empty fields it states clearly are
     filled (never one that has a value). The keys filled."""
-    classifier = await ctx.classifier.get()
-    tokens = classifier.classify(text).tokens
+    tokens = await tokens_of(ctx, text)
     rules_ = ctx.catalog.rules_for(case.level1, case.level2, case.level3)
     answers = dict(case.answers or {})
     present = {"location": case.location, "since": case.since, "phone": case.phone,
                "name": case.name or case.anonymous}
     specs = [f for f in rules_.fields
              if not (present[f.key] if f.key in present else answers.get(f.key))]
-    found = ctx.extractor.extract("".join(tokens), tokens, specs, local_date(ctx.now),
-                                  shared=SHARED)
+    found = extract(ctx, tokens, specs)
     for key, value in found.items():
         if key in COMMON:
             setattr(case, key, value)
