@@ -10,7 +10,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.conversations import buttons, intake, menu, progress, rating, staff, supplement
+from bot.conversations import (
+    buttons,
+    intake,
+    menu,
+    progress,
+    rating,
+    staff,
+    supplement,
+    websignin,
+)
 from bot.conversations.common import stale_button
 from bot.conversations.engine import Engine, OutgoingHook
 from bot.conversations.flow import ClassifierSource, Registry
@@ -47,7 +56,7 @@ def registry() -> Registry:
             buttons.NoComment: rating.on_no_comment, buttons.AskReview: rating.on_ask_review,
             buttons.CancelReview: rating.on_cancel_review,
         },
-        commands=menu.COMMANDS,
+        commands={**menu.COMMANDS, "web": websignin.cmd_web},
         idle=menu.idle_input,
         unknown_command=menu.unknown_command,
         stale_button=stale_button,

@@ -103,6 +103,11 @@ def last_day_of(due: datetime) -> date:
     return local_date(due - timedelta(seconds=1))
 
 
+def start_of_day(day: date) -> datetime:
+    """Midnight before ``day`` in Asia/Shanghai."""
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
+
+
 def end_of_day(day: date) -> datetime:
     """Midnight after ``day`` in Asia/Shanghai: the first instant past it."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)

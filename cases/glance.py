@@ -5,14 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, and_, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cases.deadlines import DeadlineRules, days_elapsed, last_day_of, traffic_light
-from storage.models import Case, CaseDeadline, CaseEvent
+from cases.deadlines import (
+    DeadlineRules,
+    days_elapsed,
+    last_day_of,
+    local_date,
+    start_of_day,
+    traffic_light,
+)
+from storage.models import Case, CaseDeadline
 
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2}
 
@@ -25,35 +32,31 @@ class Light:
 
 # ---------------------------------------------------------------- traffic lights
 
-async def waiting_since(session: AsyncSession, case_ids: Iterable[int],
-                        rules: DeadlineRules) -> dict[int, datetime]:
-    """When each case last began waiting for the offices: the newest event that moved it into
-    a waiting status from outside them (its registration, a send-back, a review request)."""
-    ids, waiting = list(case_ids), list(rules.waiting)
-    if not ids:
-        return {}
-    stmt = (select(CaseEvent.case_id, func.max(CaseEvent.at))
-            .where(col(CaseEvent.case_id).in_(ids), col(CaseEvent.to_status).in_(waiting),
-                   or_(col(CaseEvent.from_status).is_(None),
-                       col(CaseEvent.from_status).not_in(waiting)))
-            .group_by(CaseEvent.case_id))
-    return {case_id: at for case_id, at in (await session.exec(stmt)).all()}
-
-
-def light_of(case: Case, since: datetime | None, now: datetime,
-             rules: DeadlineRules) -> Light | None:
-    """The case's light now; None when it waits for nobody (replied, declined, closed …)."""
+def light_of(case: Case, now: datetime, rules: DeadlineRules) -> Light | None:
+    """The case's light now, counted from when it last began waiting for the offices
+    (``Case.waiting_since``); None when it waits for nobody (replied, declined, closed …)."""
     if case.status not in rules.waiting:
         return None
-    days = days_elapsed(since or case.created_at, now)
+    days = days_elapsed(case.waiting_since or case.created_at, now)
     return Light(traffic_light(days, rules), days)
 
 
-async def lights_of(session: AsyncSession, cases: list[Case], now: datetime,
-                    rules: DeadlineRules) -> dict[int, Light | None]:
-    since = await waiting_since(session, [c.id for c in cases if c.status in rules.waiting],
-                                rules)
-    return {c.id: light_of(c, since.get(c.id), now, rules) for c in cases}
+def lights_of(cases: Iterable[Case], now: datetime,
+              rules: DeadlineRules) -> dict[int, Light | None]:
+    return {c.id: light_of(c, now, rules) for c in cases}
+
+
+def light_filter(colour: str, now: datetime, rules: DeadlineRules) -> ColumnElement[bool]:
+    """``light_of(case) == colour`` as an SQL condition on the case table (lists of any size
+    filtered and paged in the database)."""
+    today = local_date(now)
+    green_from = start_of_day(today - timedelta(days=rules.yellow_from - 1))  # days < yellow_from
+    red_before = start_of_day(today - timedelta(days=rules.red_after))        # days > red_after
+    since = func.coalesce(col(Case.waiting_since), col(Case.created_at))
+    bounds = {"green": since >= green_from,
+              "yellow": and_(since < green_from, since >= red_before),
+              "red": since < red_before}
+    return and_(col(Case.status).in_(list(rules.waiting)), bounds[colour])
 
 
 # ---------------------------------------------------------------- the next date

@@ -91,7 +91,7 @@ class CaseService:
         that run from registration."""
         case = await repo.create_case(session, citizen=citizen, attachments=attachments, at=at,
                                       note=self.lifecycle.event_notes.get("registered", ""),
-                                      **fields)
+                                      waiting_since=at, **fields)
         for kind in ON_REGISTRATION:
             self.start_deadline(session, case, kind, case.created_at)
         return case
@@ -160,6 +160,8 @@ class CaseService:
         if leader_id is not None:
             extra["leader_id"] = leader_id
         before = case.status
+        if step.status in self.rules.waiting and before not in self.rules.waiting:
+            extra["waiting_since"] = now   # the traffic light starts again
         moved = await cases.advance_case(session, case=case, seen_version=seen_version,
                                          status=step.status, at=now,
                                          department=department if step.action == Action.ROUTE

@@ -137,7 +137,7 @@ async def compute(session: AsyncSession, *, start: date, end: date, now: datetim
 
     open_cases = list((await session.exec(
         select(Case).where(col(Case.status).in_(list(rules.waiting)), *in_dep))).all())
-    lights = await glance.lights_of(session, open_cases, now, rules)
+    lights = glance.lights_of(open_cases, now, rules)
     per_dep: dict[str, Counter] = defaultdict(Counter)
     for case in open_cases:
         per_dep[case.department][lights[case.id].colour] += 1

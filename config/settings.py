@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     staff_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     webhook_url: str | None = None
     webhook_secret: str | None = None
-    webhook_listen: str = "127.0.0.1:8080"
+    webhook_listen: str = "127.0.0.1:8081"
     config_dir: Path = CONFIG_DIR
     # Longest complaint description we accept, in characters.
     max_description_chars: int = 2000
@@ -58,3 +58,19 @@ class Settings(BaseSettings):
     leader_flags: list[str] = Field(default_factory=lambda: ["collective", "escalation"])
     # How often the scheduler looks for due reminders, escalations and notices, in seconds.
     scheduler_interval: float = 60.0
+
+    # The web workspace for staff and leaders and the open API (issue 11), served beside the
+    # bot by ``make run``; ``python main.py web`` serves it alone. Empty: not served.
+    web_listen: str = "127.0.0.1:8080"
+    # The address people open (sign-in links); default: http://<web_listen>
+    web_base_url: str | None = None
+    # Signs the session cookies; empty: a random one kept in data/web_secret
+    web_secret: str | None = None
+    web_session_hours: float = 10.0          # a working day
+    web_signin_minutes: float = 10.0         # a sign-in link's life (usable once)
+    web_signin_attempts: str = "10/minute"   # sign-in attempts per address (``limits`` notation)
+    web_page_size: int = 50
+
+    @property
+    def web_url(self) -> str:
+        return (self.web_base_url or f"http://{self.web_listen}").rstrip("/")

@@ -26,7 +26,8 @@ async def citizen_of(session: AsyncSession, *, case: Case) -> Citizen | None:
 async def advance_case(session: AsyncSession, *, case: Case, seen_version: int, status: str,
                        at: datetime, department: str | None = None,
                        paused_since: datetime | None = UNSET,
-                       leader_id: int | None = UNSET) -> bool:
+                       leader_id: int | None = UNSET,
+                       waiting_since: datetime | None = UNSET) -> bool:
     """Write the case's new status (and what the step changes) only if nobody changed the case
     since ``seen_version``. False, and nothing written, when someone did."""
     values: dict[str, Any] = {"status": status, "version": Case.version + 1, "updated_at": at}
@@ -36,6 +37,8 @@ async def advance_case(session: AsyncSession, *, case: Case, seen_version: int, 
         values["paused_since"] = paused_since
     if leader_id is not UNSET:
         values["leader_id"] = leader_id
+    if waiting_since is not UNSET:
+        values["waiting_since"] = waiting_since
     result = await session.exec(
         update(Case).where(col(Case.id) == case.id, col(Case.version) == seen_version)
         .values(**values).execution_options(synchronize_session=False))

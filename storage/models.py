@@ -16,9 +16,12 @@ class Citizen(SQLModel, table=True):
     """A person who talks to the bot, known by their chat. Name and phone are what they last gave."""
 
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    # None for someone who filed through the open API (no chat: nothing is pushed to them)
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True,
+                                                               nullable=True))
     name: str | None = None
     phone: str | None = None
+    email: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -50,10 +53,18 @@ class Case(SQLModel, table=True):
     version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     paused_since: datetime | None = None   # waiting for the citizen's information (request_info)
     leader_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # Since when the case waits for the offices (the traffic light's clock): its registration,
+    # a send-back, a review request; None while it waits for nobody.
+    waiting_since: datetime | None = Field(default=None, index=True)
+    # Where it came from: "chat", or "open311:<client>" for the open API
+    source: str = Field(default="chat", max_length=64, sa_column_kwargs={"server_default": "chat"})
+    lat: float | None = None
+    lon: float | None = None
 
 
 class Attachment(SQLModel, table=True):
-    """A photo or document a citizen sent with a case (the file stays with Telegram)."""
+    """A photo or document a citizen sent with a case (the file stays with Telegram), or a
+    link to one (``media`` "link": the open API's ``media_url``)."""
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
@@ -112,6 +123,17 @@ class Rating(SQLModel, table=True):
     result: int | None = None
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class WebSignIn(SQLModel, table=True):
+    """A sign-in link for the web workspace, sent by the bot: valid until ``expires_at`` and
+    usable once (``used_at``). Only the token's SHA-256 is kept."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
 
 
 class Conversation(SQLModel, table=True):

@@ -73,7 +73,7 @@ def event_words(scope: Scope, event: CaseEvent) -> str | None:
 async def glance_words(scope: Scope, case: Case, *, for_citizen: bool) -> list[str]:
     """The case's light and next date in words (those that apply)."""
     t, rules = scope.texts, scope.casework.rules
-    light = (await glance.lights_of(scope.session, [case], scope.now, rules))[case.id]
+    light = glance.light_of(case, scope.now, rules)
     running = (await glance.running_of(scope.session, [case.id]))[case.id]
     nxt = glance.next_deadline(running, scope.now, rules, for_citizen=for_citizen)
     return [w for w in (light_words(t, light), deadline_words(t, nxt, scope.now, rules)) if w]
@@ -135,8 +135,7 @@ async def case_card(scope: Scope, case: Case) -> str:
     status = status_label(scope, case.status)
     if case.paused_since is not None:
         status += t.staff_waiting_citizen
-    light = light_words(t, (await glance.lights_of(scope.session, [case], scope.now,
-                                                   rules))[case.id])
+    light = light_words(t, glance.light_of(case, scope.now, rules))
     return t("staff_case_card", status=status, limits="".join(limits),
              light=f" · {light}" if light else "",
              **card_values(scope, case, answer_lines(scope, case), attachments))

@@ -31,7 +31,7 @@ async def show(ctx: Context, args: str = "") -> None:
     if not cases:
         ctx.say(t.progress_empty, [[Button(t.menu_file, Menu("file").pack())], query_row])
         return
-    lights = await glance.lights_of(ctx.session, cases, ctx.now, rules)
+    lights = glance.lights_of(cases, ctx.now, rules)
     running = await glance.running_of(ctx.session, [c.id for c in cases])
     lines = [t("progress_list", n=len(cases))]
     for c in cases:

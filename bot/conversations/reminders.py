@@ -61,7 +61,7 @@ async def tell(scope: Scope, happening: Happening) -> None:
 
 async def describe(scope: Scope, case, row) -> dict:
     rules = scope.casework.rules
-    light = (await glance.lights_of(scope.session, [case], scope.now, rules))[case.id]
+    light = glance.light_of(case, scope.now, rules)
     words = presenters.light_words(scope.texts, light)
     return dict(number=case.number, category=category_of(case),
                 department=esc(scope.catalog.department_name(case.department)),

@@ -23,7 +23,7 @@ import logging
 from typing import Any
 
 from bot.chat import Button, Kind
-from bot.conversations import presenters, report, worklist
+from bot.conversations import presenters, report, websignin, worklist
 from bot.conversations.buttons import ButtonData, StaffAction, StaffCancel, StaffChoice
 from bot.conversations.flow import Context
 from bot.conversations.render import esc
@@ -330,6 +330,9 @@ async def on_command(ctx: Context) -> None:
     ev, t = ctx.event, ctx.texts
     known = ev.command in COMMANDS or ev.command in VIEWS or ev.command in ("case", "help",
                                                                             "cancel")
+    if ev.command == "web":
+        await websignin.cmd_web(ctx)
+        return
     if not known:
         return  # not ours: groups hear many bots' commands
     if not roles_of(ctx, ev.user_id):

@@ -22,7 +22,7 @@ async def show(ctx: Context, roles: list[Role]) -> None:
     if scope is not None:
         stmt = stmt.where(col(Case.department).in_(scope))
     open_cases = list((await ctx.session.exec(stmt)).all())
-    lights = await glance.lights_of(ctx.session, open_cases, ctx.now, rules)
+    lights = glance.lights_of(open_cases, ctx.now, rules)
     running = await glance.running_of(ctx.session, [c.id for c in open_cases])
     open_cases.sort(key=lambda c: (glance.LIGHT_ORDER[lights[c.id].colour], -lights[c.id].days,
                                    c.id))

@@ -99,12 +99,14 @@ async def load_known_set(sessions) -> None:
             case = Case(number=f"HY{created:%Y%m%d}-{n:05d}", query_code="123456",
                         citizen_id=citizen.id, level1=level1, department=dep, status=status,
                         description="已知数据集", created_at=created, updated_at=created,
-                        paused_since=next((p for *_, p in limits if p), None))
+                        paused_since=next((p for *_, p in limits if p), None),
+                        # sent back after its first reply: waiting again since then
+                        waiting_since=at(3, 20) if n == 10 else created)
             s.add(case)
             await s.flush()
             s.add(CaseEvent(case_id=case.id, at=created, actor="citizen", action="registered",
                             to_status="registered"))
-            if n == 10:   # sent back after its first reply: waiting again since then
+            if n == 10:
                 s.add(CaseEvent(case_id=case.id, at=at(3, 20), actor="staff:1",
                                 action="send_back", from_status="replied",
                                 to_status="in_handling"))
