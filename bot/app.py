@@ -5,11 +5,12 @@ Front ends get an ``App`` and only translate between their framework and ``Engin
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.chat import Outgoing
 from bot.conversations import (
     buttons,
     intake,
@@ -31,6 +32,10 @@ from nlp.api import Classifier
 from nlp.extract import Extractor
 from storage.db import create_engine, session_factory, write_gate
 from storage.migrate import upgrade
+
+# Something served beside the chat on the same app (the web workspace): it gets the app and
+# the front end's way of delivering messages (console: print them; Telegram: wake delivery).
+Beside = Callable[["App", Callable[[list[Outgoing]], object]], Awaitable[None]]
 
 
 @dataclass

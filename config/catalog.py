@@ -94,6 +94,8 @@ class Catalog:
         self.config_dir = Path(config_dir)
         read = self._read
         self.texts = Texts(read("texts.yaml"))
+        self.web = read("web.yaml", {})          # the web workspace: words and role rules
+        self.web_texts = Texts(self.web.get("texts") or {})
         self.departments = {
             key: Department(key=key, name=row["name"], chat_id=row.get("chat_id"),
                             staff=tuple(row.get("staff") or ()),

@@ -122,6 +122,11 @@ async def events_of_case(session: AsyncSession, *, case_id: int) -> list[CaseEve
     return list((await session.exec(stmt)).all())
 
 
+async def attachments_of(session: AsyncSession, *, case_id: int) -> list[Attachment]:
+    stmt = select(Attachment).where(Attachment.case_id == case_id).order_by(col(Attachment.id))
+    return list((await session.exec(stmt)).all())
+
+
 async def count_attachments(session: AsyncSession, *, case_id: int) -> int:
     stmt = select(func.count()).select_from(Attachment).where(Attachment.case_id == case_id)
     return int((await session.exec(stmt)).one())

@@ -25,10 +25,10 @@ from typing import Any
 from bot.chat import Button, Kind
 from bot.conversations import presenters, report, websignin, worklist
 from bot.conversations.buttons import ButtonData, StaffAction, StaffCancel, StaffChoice
-from bot.conversations.flow import Context
+from bot.conversations.flow import Context, Scope
 from bot.conversations.render import esc
 from cases.lifecycle import Action, CaseStatus, Role, TransitionRefused
-from cases.service import Stale
+from cases.service import Done, Stale
 from storage import cases, repo
 from storage.models import Case
 
@@ -146,7 +146,7 @@ def form_of(ctx: Context) -> dict | None:
     return (ctx.data.get("forms") or {}).get(str(ctx.event.user_id))
 
 
-def needed(ctx: Context, form: dict, case: Case) -> list[str]:
+def needed(ctx: Scope, form: dict, case: Case) -> list[str]:
     """The inputs the form's row needs, the chosen outcome's own inputs right after it."""
     table = ctx.catalog.lifecycle
     row = table.row(CaseStatus(case.status), Action(form["action"]))
@@ -158,7 +158,7 @@ def needed(ctx: Context, form: dict, case: Case) -> list[str]:
     return names
 
 
-def missing(ctx: Context, form: dict, case: Case) -> str | None:
+def missing(ctx: Scope, form: dict, case: Case) -> str | None:
     return next((n for n in needed(ctx, form, case) if n not in form["fields"]), None)
 
 
@@ -191,7 +191,7 @@ def ask(ctx: Context, case: Case, form: dict, name: str) -> None:
             [cancel_row], audience="staff")
 
 
-def choice_options(ctx: Context, case: Case, name: str) -> list[tuple[str, str]] | None:
+def choice_options(ctx: Scope, case: Case, name: str) -> list[tuple[str, str]] | None:
     """(key, button text) of a choice input; None when the input is typed."""
     if name == "department":  # first routing: the proposed department first; else another
         deps = ctx.catalog.departments
@@ -207,7 +207,7 @@ def choice_options(ctx: Context, case: Case, name: str) -> list[tuple[str, str]]
     return None
 
 
-def choose(ctx: Context, case: Case, form: dict, name: str, key: str) -> bool:
+def choose(ctx: Scope, case: Case, form: dict, name: str, key: str) -> bool:
     """Store a choice (by key, or by its label when typed); False when it is not one."""
     for option, text in choice_options(ctx, case, name) or []:
         if name == "department":
@@ -227,31 +227,36 @@ def choose(ctx: Context, case: Case, form: dict, name: str, key: str) -> bool:
 
 async def fill(ctx: Context, case: Case, form: dict, value: str) -> bool:
     """One input typed (or given with a command). False when it was refused and asked again."""
-    t = ctx.texts
     name = missing(ctx, form, case)
     if name is None:
         return True
     if not value:
         ask(ctx, case, form, name)
         return False
-    if name in CHOICE_FIELDS:
-        if not choose(ctx, case, form, name, value):
-            refuse(ctx, t.staff_pick_a_button)
+    problem = take_input(ctx, case, form, name, value)
+    if problem is not None:
+        refuse(ctx, problem)
+        if name in CHOICE_FIELDS or name == "days":
             ask(ctx, case, form, name)
-            return False
-        return True
-    if len(value) > ctx.settings.max_description_chars:
-        refuse(ctx, t("too_long", got=len(value), max=ctx.settings.max_description_chars))
         return False
+    return True
+
+
+def take_input(scope: Scope, case: Case, form: dict, name: str, value: str) -> str | None:
+    """Check one input of a step (the chat's and the web's) and store it in ``form``; the
+    reason in words when it is refused."""
+    t = scope.texts
+    if name in CHOICE_FIELDS:
+        return None if choose(scope, case, form, name, value) else t.staff_pick_a_button
+    if len(value) > scope.settings.max_description_chars:
+        return t("too_long", got=len(value), max=scope.settings.max_description_chars)
     if name == "days":
         digits = value.rstrip(t.staff_days_suffixes)
         if not digits.isdigit():
-            refuse(ctx, t.staff_days_number)
-            ask(ctx, case, form, name)
-            return False
+            return t.staff_days_number
         value = digits
     form["fields"][name] = value
-    return True
+    return None
 
 
 async def on_answer(ctx: Context, text: str) -> None:
@@ -292,31 +297,42 @@ async def cancel(ctx: Context) -> None:
 
 async def finish(ctx: Context, case: Case, form: dict) -> None:
     """All inputs are there: carry the step out, tell the chat, refresh the case's buttons."""
-    t, ev = ctx.texts, ctx.event
+    ev = ctx.event
     forms(ctx).pop(str(ev.user_id), None)
-    action, role = Action(form["action"]), Role(form["role"])
     try:
-        done = await ctx.casework.act(ctx.session, case, action, role, now=ctx.now,
-                                      seen_version=form["version"],
-                                      actor=f"staff:{ev.user_id}", fields=form["fields"],
-                                      department=form.get("department"),
-                                      leader_id=form.get("leader_id"))
+        await carry_out(ctx, case, form, user_id=ev.user_id, who=who(ctx), here=ev.chat_id,
+                        edit_message_id=form.get("message_id"))
     except Stale as exc:
         refuse(ctx, presenters.refusal(exc))
         await presenters.post_card(ctx, case, ev.chat_id, edit_message_id=form.get("message_id"))
-        return
     except TransitionRefused as exc:
         refuse(ctx, presenters.refusal(exc))
-        return
-    await presenters.announce(ctx, done)
+
+
+async def carry_out(scope: Scope, case: Case, form: dict, *, user_id: int, who: str,
+                    here: int | None, edit_message_id: int | None = None) -> Done:
+    """Carry out a staff step whose inputs are all in ``form`` (from the chat or the web) and
+    tell people: the citizen as the lifecycle row says, the staff chat it was done in (done
+    elsewhere: the case's department chat) with the refreshed card, and a new department's
+    chat after routing. Raises ``Stale`` or ``TransitionRefused`` with nothing written."""
+    action, role = Action(form["action"]), Role(form["role"])
+    chat = here if here is not None else scope.staff_chat_for(case.department)
+    done = await scope.casework.act(scope.session, case, action, role, now=scope.now,
+                                    seen_version=form["version"], actor=f"staff:{user_id}",
+                                    fields=form["fields"], department=form.get("department"),
+                                    leader_id=form.get("leader_id"))
+    await presenters.announce(scope, done)
     log.info("case %s: %s by %s", case.id, action.value, role.value)
-    lifecycle = ctx.catalog.lifecycle
-    ctx.say(t("staff_done", number=case.number, action=lifecycle.action_label(action),
-              who=who(ctx), status=lifecycle.status_label(done.case.status)), audience="staff")
-    await presenters.post_card(ctx, case, ev.chat_id, edit_message_id=form.get("message_id"))
-    target = ctx.staff_chat_for(case.department)
-    if action == Action.ROUTE and target is not None and target != ev.chat_id:
-        await presenters.post_card(ctx, case, target)
+    lifecycle = scope.catalog.lifecycle
+    if chat is not None:
+        scope.send(chat, scope.texts("staff_done", number=case.number,
+                                     action=lifecycle.action_label(action), who=who,
+                                     status=lifecycle.status_label(done.case.status)))
+        await presenters.post_card(scope, case, chat, edit_message_id=edit_message_id)
+    target = scope.staff_chat_for(case.department)
+    if action == Action.ROUTE and target is not None and target != chat:
+        await presenters.post_card(scope, case, target)
+    return done
 
 
 # ---------------------------------------------------------------- commands

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.app import build_app
+from bot.app import Beside, build_app
 from bot.chat import Incoming, Kind, Outgoing
 from bot.conversations.reminders import scheduler_loop
 from config.catalog import Texts
@@ -113,7 +113,9 @@ class ConsoleChat:
 
 
 async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin,
-                      stdout: TextIO = sys.stdout) -> None:
+                      stdout: TextIO = sys.stdout, beside: Beside | None = None) -> None:
+    """The console chat until /quit. ``beside`` (optional): what else to serve on the same
+    app while it runs, e.g. the web workspace; it gets the app and how to deliver messages."""
     if settings.staff_chat_id is None:
         settings = settings.model_copy(update={"staff_chat_id": CONSOLE_STAFF_CHAT})
     if not settings.staff_user_ids:
@@ -125,6 +127,7 @@ async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin,
     # reminders, escalations and news for citizens, printed like any other message
     scheduler = asyncio.create_task(scheduler_loop(app.engine, settings.scheduler_interval,
                                                    deliver=chat.show))
+    extra = asyncio.create_task(beside(app, chat.show)) if beside is not None else None
     try:
         chat.show(await app.engine.handle(Incoming.from_text(CITIZEN_CHAT, CITIZEN_CHAT, "/start")))
         while True:
@@ -137,6 +140,8 @@ async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin,
             event = chat.to_event(line)
             chat.show(await app.engine.handle(event))
     finally:
-        scheduler.cancel()
-        await asyncio.gather(scheduler, return_exceptions=True)
+        for task in (scheduler, extra):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in (scheduler, extra) if t), return_exceptions=True)
         await app.close()

@@ -12,7 +12,7 @@ import logging
 import signal
 from collections.abc import Callable
 
-from bot.app import build_app
+from bot.app import Beside, build_app
 from bot.frontends.runner import Runner
 from bot.notify.api import BotApi
 from bot.notify.outbox_hook import write_outbox
@@ -35,8 +35,10 @@ def make_api(settings: Settings) -> BotApi:
 
 async def run_telegram(settings: Settings, *,
                        classifier_loader: Callable[[], Classifier] | None = None,
-                       stop: asyncio.Event | None = None) -> None:
-    """Run until SIGINT/SIGTERM (or ``stop`` is set)."""
+                       stop: asyncio.Event | None = None,
+                       beside: Beside | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set). ``beside``: what else to serve on the
+    same app meanwhile (the web workspace)."""
     if not settings.bot_token:
         raise SystemExit("HUIYIN_BOT_TOKEN is not set")
     app = await build_app(settings, classifier_loader=classifier_loader,
@@ -54,10 +56,13 @@ async def run_telegram(settings: Settings, *,
         receiving = asyncio.create_task(
             runner.serve_webhook() if settings.webhook_url else runner.poll())
         stopping = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        receiving.cancel()
-        stopping.cancel()
-        await asyncio.gather(receiving, stopping, return_exceptions=True)
+        tasks = {receiving, stopping}
+        if beside is not None:
+            tasks.add(asyncio.create_task(beside(app, lambda _out: runner.delivery.wake())))
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if receiving in done and receiving.exception():
             raise receiving.exception()
         try:

@@ -1,0 +1,248 @@
+"""The staff workspace: the worklist, a case's page with its timeline and attachments, and the
+lifecycle's actions as forms. Every step goes through ``staff.take_input`` and
+``staff.carry_out`` — the chat's own checks, case service and notices — so a step done here is
+checked, written and told exactly as one done in the chat."""
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from bot.conversations import staff
+from bot.conversations.flow import Scope
+from bot.conversations.render import category_of, mask_phone
+from cases import glance
+from cases.lifecycle import Action, CaseStatus, Role, TransitionRefused
+from cases.service import Stale
+from nlp.api import Flag
+from storage import cases, repo
+from storage.models import Attachment, Case
+from web import files
+from web.deps import Staff, Web, current_staff, get_web
+from web.forms import bound, csrf_ok, csrf_value
+from web.query import OPEN, Filters, find
+
+log = logging.getLogger(__name__)
+FLAGS = (Flag.COLLECTIVE, Flag.ESCALATION, Flag.LITIGATION, Flag.OFFICIAL, Flag.UTILITY)
+router = APIRouter(include_in_schema=False)
+
+WebDep = Annotated[Web, Depends(get_web)]
+StaffDep = Annotated[Staff, Depends(current_staff)]
+
+
+def render(web: Web, request: Request, template: str, staff_: Staff | None, /, *,
+           http_status: int = 200, **values) -> HTMLResponse:
+    flash = request.session.pop("flash", None)
+    return web.templates.TemplateResponse(
+        request, template, {"staff": staff_, "flash": flash, "csrf_value": csrf_value(request),
+                        **values}, status_code=http_status)
+
+
+# ---------------------------------------------------------------- the worklist
+
+@router.get("/", response_class=HTMLResponse)
+async def worklist(request: Request, web: WebDep, who: StaffDep,
+                   department: str = "", status: str = OPEN, light: str = "",
+                   category: str = "", flag: str = "", since: date | None = None,
+                   until: date | None = None, q: Annotated[str, Query(max_length=100)] = "",
+                   page: Annotated[int, Query(ge=1, le=100_000)] = 1):
+    f = Filters(department, status, light, category, flag, since, until, q)
+    rules, now, size = web.catalog.deadlines, web.clock(), web.settings.web_page_size
+    async with web.reading() as session:
+        found, total = await find(session, f, who, rules, now, page=page, size=size)
+        running = await glance.running_of(session, [c.id for c in found])
+    rows = []
+    for case in found:
+        nxt = glance.next_deadline(running[case.id], now, rules, for_citizen=False)
+        rows.append({"case": case, "light": glance.light_of(case, now, rules),
+                     "category": category_of(case),
+                     "department": web.catalog.department_name(case.department),
+                     "status": web.catalog.lifecycle.status_label(case.status),
+                     "next": nxt, "next_label": rules.label(nxt.kind) if nxt else "",
+                     "next_day": glance.last_day(nxt) if nxt else "",
+                     "overdue": nxt is not None and nxt.due_at <= now})
+    pages = max(1, -(-total // size))
+    return render(web, request, "worklist.html", who, rows=rows, total=total, page=page,
+                  pages=pages, f=f, options=options(web, who))
+
+
+def options(web: Web, who: Staff) -> dict:
+    catalog = web.catalog
+    deps = {k: d.name for k, d in catalog.departments.items()
+            if who.departments is None or k in who.departments}
+    return {"departments": deps,
+            "statuses": {s.value: catalog.lifecycle.status_label(s) for s in CaseStatus},
+            "lights": {c: web.t[f"light_{c}"] for c in glance.LIGHT_ORDER},
+            "categories": catalog.taxonomy.level1(),
+            "flags": {f: catalog.flag_label(f) for f in FLAGS}}
+
+
+# ---------------------------------------------------------------- a case
+
+async def visible_case(web: Web, session, number: str, who: Staff) -> Case:
+    case = await repo.case_by_number(session, number=number.upper())
+    if case is None or not who.sees(case):
+        raise HTTPException(status_code=404)   # another department's case does not exist here
+    return case
+
+
+def shows_full_phone(web: Web, roles: list[Role]) -> bool:
+    wanted = set(web.catalog.web.get("full_phone_roles") or ())
+    return any(r.value in wanted for r in roles)
+
+
+async def case_view(web: Web, scope: Scope, case: Case, who: Staff) -> dict:
+    catalog, rules, now = web.catalog, web.catalog.deadlines, scope.now
+    roles = scope.casework.access.roles_of(who.user_id, case)
+    lifecycle = catalog.lifecycle
+    dep = catalog.departments.get(case.department)
+    hidden = case.anonymous or (dep is not None and dep.confidential)
+    phone = (case.phone or "") if shows_full_phone(web, roles) else mask_phone(
+        case.phone, scope.texts.phone_not_given)
+    events = []
+    for ev in await repo.events_of_case(scope.session, case_id=case.id):
+        role = lifecycle.role_label(ev.role) if ev.role else ""
+        events.append({"at": ev.at, "action": lifecycle.action_label(ev.action)
+                       if ev.action in lifecycle.labels["actions"] else
+                       catalog.lifecycle.event_notes.get(ev.action, ev.action),
+                       "role": role, "note": ev.note, "fields": readable_fields(web, ev.fields),
+                       "status": lifecycle.status_label(ev.to_status) if ev.to_status else ""})
+    running = await cases.running_deadlines(scope.session, case_id=case.id)
+    attachments = await repo.attachments_of(scope.session, case_id=case.id)
+    question_rules = catalog.rules_for(case.level1, case.level2, case.level3)
+    answers = [(q.label, case.answers[q.key]) for q in question_rules.questions
+               if case.answers.get(q.key)]
+    return {"case": case, "roles": [lifecycle.role_label(r) for r in roles],
+            "category": category_of(case), "department": catalog.department_name(case.department),
+            "status": lifecycle.status_label(case.status),
+            "light": glance.light_of(case, now, rules),
+            "citizen": scope.texts.staff_hidden if hidden else (case.name or ""),
+            "phone": scope.texts.staff_hidden if hidden else phone,
+            "flags": [catalog.flag_label(f) for f in case.flags], "answers": answers,
+            "events": events, "attachments": attachments,
+            "limits": [{"label": rules.label(d.kind), "day": glance.last_day(d),
+                        "paused": d.paused_at is not None, "overdue": d.due_at <= now}
+                       for d in running],
+            "forms": action_forms(scope, case, roles)}
+
+
+def readable_fields(web: Web, fields: dict | None) -> list[tuple[str, str]]:
+    lifecycle = web.catalog.lifecycle
+    out = []
+    for key, value in (fields or {}).items():
+        if key == "outcome" and value in lifecycle.outcomes:
+            value = lifecycle.outcomes[value].label
+        elif key == "rating" and value in lifecycle.ratings:
+            value = lifecycle.ratings[value].label
+        out.append((lifecycle.field_labels.get(key, key), str(value)))
+    return out
+
+
+def action_forms(scope: Scope, case: Case, roles: list[Role]) -> list[dict]:
+    """One form per step these roles may take now: its inputs (those of every outcome too,
+    asked only when the chosen outcome needs them) with their choices."""
+    lifecycle = scope.catalog.lifecycle
+    out = []
+    for action in scope.casework.actions_for(case, roles):
+        row = lifecycle.row(CaseStatus(case.status), action)
+        names = list(row.requires) if row else []
+        conditional = []
+        if "outcome" in names:
+            for outcome in lifecycle.outcomes.values():
+                conditional += [n for n in outcome.requires if n not in names + conditional]
+        inputs = []
+        for name in names + conditional:
+            choices = staff.choice_options(scope, case, name)
+            inputs.append({"name": name, "label": lifecycle.field_labels[name],
+                           "choices": choices, "optional": name in conditional,
+                           "hint": scope.texts.get(f"staff_hint_{name}", "")})
+        out.append({"action": action.value, "label": lifecycle.action_label(action),
+                    "inputs": inputs})
+    return out
+
+
+@router.get("/cases/{number}", response_class=HTMLResponse)
+async def case_page(request: Request, number: str, web: WebDep, who: StaffDep):
+    async with web.reading() as session:
+        case = await visible_case(web, session, number, who)
+        view = await case_view(web, web.app.engine.scope(session, web.clock()), case, who)
+    return render(web, request, "case.html", who, **view)
+
+
+@router.post("/cases/{number}/act/{action}", response_class=HTMLResponse)
+async def act(request: Request, number: str, action: str, web: WebDep, who: StaffDep):
+    form = await bound(request)
+    data = await request.form()
+    if not csrf_ok(form):
+        raise HTTPException(status_code=403)
+    problems: list[str] = []
+    status = 200
+    async with web.writing() as scope:
+        case = await visible_case(web, scope.session, number, who)
+        roles = scope.casework.access.roles_of(who.user_id, case)
+        if not roles or action not in Action._value2member_map_:
+            raise HTTPException(status_code=403)
+        try:
+            version = int(str(data.get("version", "")))
+        except ValueError:
+            raise HTTPException(status_code=400) from None
+        step = {"case": case.id, "version": version, "action": action,
+                "role": scope.casework.role_for(roles, case, Action(action)).value,
+                "fields": {}}
+        try:
+            if version != case.version:
+                raise scope.casework.stale(case)
+            while (name := staff.missing(scope, step, case)) is not None:
+                value = str(data.get(name, "")).strip()
+                label = scope.catalog.lifecycle.field_labels[name]
+                problem = (web.t("input_missing", label=label) if not value
+                           else staff.take_input(scope, case, step, name, value))
+                if problem:
+                    problems.append(problem)
+                    break
+            if not problems:
+                await staff.carry_out(scope, case, step, user_id=who.user_id,
+                                      who=web.t("actor", role=scope.catalog.lifecycle
+                                                .role_label(step["role"])),
+                                      here=None)
+        except Stale as exc:
+            problems.append(str(exc))
+            status = 409
+        except TransitionRefused as exc:
+            problems.append(str(exc))
+            status = 409
+        if problems:
+            scope.out.clear()
+    if not problems:
+        request.session["flash"] = web.t("done", action=web.catalog.lifecycle.action_label(action),
+                                         number=case.number)
+        return RedirectResponse(f"/cases/{case.number}", status_code=303)
+    async with web.reading() as session:
+        case = await visible_case(web, session, number, who)
+        view = await case_view(web, web.app.engine.scope(session, web.clock()), case, who)
+    return render(web, request, "case.html", who, http_status=status if status != 200 else 422,
+                  problems=problems, **view)
+
+
+# ---------------------------------------------------------------- attachments
+
+@router.get("/files/{attachment_id}")
+async def attachment(attachment_id: int, web: WebDep, who: StaffDep) -> Response:
+    """A citizen's photo or document, fetched from the Bot API (getFile) and passed on: the
+    bot's token never reaches the browser."""
+    async with web.reading() as session:
+        row = await session.get(Attachment, attachment_id)
+        case = await session.get(Case, row.case_id) if row is not None else None
+    if row is None or case is None or not who.sees(case) or row.media == "link":
+        raise HTTPException(status_code=404)
+    got = await files.fetch(web.settings, row.file_id)
+    if got is None:
+        raise HTTPException(status_code=404)
+    body, content_type, name = got
+    disposition = "inline" if row.media == "photo" else f'attachment; filename="{name}"'
+    return Response(body, media_type=content_type,
+                    headers={"Content-Disposition": disposition,
+                             "Cache-Control": "private, max-age=3600"})
