@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func
+from sqlalchemy import ColumnElement, and_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,12 +47,13 @@ def lights_of(cases: Iterable[Case], now: datetime,
 
 
 def light_filter(colour: str, now: datetime, rules: DeadlineRules) -> ColumnElement[bool]:
-    """``light_of(case) == colour`` as an SQL condition on the case table (lists of any size
-    filtered and paged in the database)."""
+    """``light_of(case) == colour`` as an SQL condition on the case table (a range of
+    ``waiting_since``, which is set only while a case waits: lists of any size are filtered,
+    ordered and paged by its index)."""
     today = local_date(now)
     green_from = start_of_day(today - timedelta(days=rules.yellow_from - 1))  # days < yellow_from
     red_before = start_of_day(today - timedelta(days=rules.red_after))        # days > red_after
-    since = func.coalesce(col(Case.waiting_since), col(Case.created_at))
+    since = col(Case.waiting_since)
     bounds = {"green": since >= green_from,
               "yellow": and_(since < green_from, since >= red_before),
               "red": since < red_before}

@@ -162,6 +162,8 @@ class CaseService:
         before = case.status
         if step.status in self.rules.waiting and before not in self.rules.waiting:
             extra["waiting_since"] = now   # the traffic light starts again
+        elif step.status not in self.rules.waiting:
+            extra["waiting_since"] = None  # it waits for nobody: no light
         moved = await cases.advance_case(session, case=case, seen_version=seen_version,
                                          status=step.status, at=now,
                                          department=department if step.action == Action.ROUTE

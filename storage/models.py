@@ -4,7 +4,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Text, UniqueConstraint, insert_sentinel
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Text,
+    UniqueConstraint,
+    insert_sentinel,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -27,6 +35,9 @@ class Citizen(SQLModel, table=True):
 
 class Case(SQLModel, table=True):
     """One complaint (信访件)."""
+
+    # the worklist: a department's waiting cases, longest waiting first
+    __table_args__ = (Index("ix_case_department_waiting_since", "department", "waiting_since"),)
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, index=True, max_length=32)

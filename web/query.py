@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import String, case, cast, func
+from sqlalchemy import String, cast, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,7 +17,8 @@ from cases.deadlines import DeadlineRules, start_of_day
 from storage.models import Case
 from web.deps import Staff
 
-OPEN = "open"          # status filter: every status but the final one
+WAITING = "waiting"    # status filter: the cases waiting for the offices (the default)
+OPEN = "open"          # every status but the final one
 FINAL = "closed"
 _NUMBER = re.compile(r"HY[\d-]+", re.I)
 _DIGITS = re.compile(r"\d{4}")
@@ -26,7 +27,7 @@ _DIGITS = re.compile(r"\d{4}")
 @dataclass
 class Filters:
     department: str = ""
-    status: str = OPEN
+    status: str = WAITING
     light: str = ""
     category: str = ""
     flag: str = ""
@@ -45,7 +46,9 @@ def conditions(f: Filters, staff: Staff, rules: DeadlineRules, now: datetime) ->
         where.append(col(Case.department).in_(list(staff.departments)))
     if f.department:
         where.append(col(Case.department) == f.department)
-    if f.status == OPEN:
+    if f.status == WAITING:
+        where.append(col(Case.waiting_since).is_not(None))
+    elif f.status == OPEN:
         where.append(col(Case.status) != FINAL)
     elif f.status:
         where.append(col(Case.status) == f.status)
@@ -74,13 +77,11 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def ordering(rules: DeadlineRules):
-    """Waiting cases first, the longest waiting (reddest) first; then the rest, newest first."""
-    waiting = col(Case.status).in_(list(rules.waiting))
-    return (case((waiting, 0), else_=1),
-            case((waiting, func.coalesce(col(Case.waiting_since), col(Case.created_at))),
-                 else_=None),
-            col(Case.id).desc())
+def ordering(f: Filters):
+    """Waiting cases the longest waiting (reddest) first; any other list the newest first."""
+    if f.status == WAITING:
+        return (col(Case.waiting_since), col(Case.id))
+    return (col(Case.id).desc(),)
 
 
 async def find(session: AsyncSession, f: Filters, staff: Staff, rules: DeadlineRules,
@@ -88,12 +89,12 @@ async def find(session: AsyncSession, f: Filters, staff: Staff, rules: DeadlineR
     """One page of the matching cases, and how many match in all."""
     where = conditions(f, staff, rules, now)
     total = (await session.exec(select(func.count()).select_from(Case).where(*where))).one()
-    stmt = (select(Case).where(*where).order_by(*ordering(rules))
+    stmt = (select(Case).where(*where).order_by(*ordering(f))
             .offset(max(0, page - 1) * size).limit(size))
     return list((await session.exec(stmt)).all()), int(total)
 
 
 async def all_matching(session: AsyncSession, f: Filters, staff: Staff, rules: DeadlineRules,
                        now: datetime, limit: int = 100_000) -> list[Case]:
-    stmt = select(Case).where(*conditions(f, staff, rules, now)).order_by(*ordering(rules))
+    stmt = select(Case).where(*conditions(f, staff, rules, now)).order_by(*ordering(f))
     return list((await session.exec(stmt.limit(limit))).all())

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from bot.app import App
 from bot.conversations.render import local_time
 from config.settings import PROJECT_DIR, Settings
 from storage.models import utcnow
-from web import auth, workspace
+from web import auth, dashboard, open311, workspace
 from web.deps import STATIC, TEMPLATES, Deliver, NotSignedIn, Web
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,17 @@ def create_web(app: App, *, deliver: Deliver | None = None,
     api.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     api.include_router(auth.router)
     api.include_router(workspace.router)
+    api.include_router(dashboard.router)
+    open311.install(api)   # the Open311 GeoReport v2 API, its errors in the spec's format
+
+    @api.middleware("http")
+    async def server_timing(request: Request, call_next):
+        """How long the server took, in the standard ``Server-Timing`` header (benches and
+        browsers' developer tools read it)."""
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        return response
 
     @api.get("/healthz", include_in_schema=False)
     async def healthz() -> PlainTextResponse:

@@ -23,7 +23,7 @@ from storage.models import Attachment, Case
 from web import files
 from web.deps import Staff, Web, current_staff, get_web
 from web.forms import bound, csrf_ok, csrf_value
-from web.query import OPEN, Filters, find
+from web.query import WAITING, Filters, find
 
 log = logging.getLogger(__name__)
 FLAGS = (Flag.COLLECTIVE, Flag.ESCALATION, Flag.LITIGATION, Flag.OFFICIAL, Flag.UTILITY)
@@ -45,7 +45,7 @@ def render(web: Web, request: Request, template: str, staff_: Staff | None, /, *
 
 @router.get("/", response_class=HTMLResponse)
 async def worklist(request: Request, web: WebDep, who: StaffDep,
-                   department: str = "", status: str = OPEN, light: str = "",
+                   department: str = "", status: str = WAITING, light: str = "",
                    category: str = "", flag: str = "", since: date | None = None,
                    until: date | None = None, q: Annotated[str, Query(max_length=100)] = "",
                    page: Annotated[int, Query(ge=1, le=100_000)] = 1):

@@ -570,6 +570,20 @@ async def test_send_back_after_a_reply_restarts_handling(world):
     assert sorted(d.kind for d in await running(world.app, after)) == ["handling"]
 
 
+async def test_the_traffic_light_stops_at_a_reply_and_starts_again_at_a_send_back(world, clock):
+    intake, handler, chat = people(world)
+    case = await accepted(world, intake, handler, chat)
+    assert (await reload(world.app, case)).waiting_since == case.created_at
+    clock.advance(days=20)
+    await handler.send(f"/reply {case.number} solved|工资已全部结清。")
+    assert (await reload(world.app, case)).waiting_since is None   # waits for nobody: no light
+    clock.advance(days=2)
+    await intake.send(f"/sendback {case.number} 信访人反映工资并未结清")
+    assert (await reload(world.app, case)).waiting_since == clock.now
+    await intake.send("/cases")
+    assert "（0天未答复）" in intake.text, intake.text   # 22 days after filing
+
+
 # ---------------------------------------------------------------- the citizen's side
 
 async def test_request_info_pauses_the_clock_and_the_citizens_answer_resumes_it(world, clock):

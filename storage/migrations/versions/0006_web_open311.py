@@ -39,6 +39,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('lon', sa.Float(), nullable=True))
         batch_op.create_index(batch_op.f('ix_case_waiting_since'), ['waiting_since'],
                               unique=False)
+        batch_op.create_index('ix_case_department_waiting_since',
+                              ['department', 'waiting_since'], unique=False)
     with op.batch_alter_table('citizen', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email', sqlmodel.sql.sqltypes.AutoString(),
                                       nullable=True))
@@ -51,7 +53,9 @@ def upgrade() -> None:
             WHERE e.case_id = "case".id AND e.to_status IN ({waiting})
               AND (e.from_status IS NULL OR e.from_status NOT IN ({waiting})))
         """)
-    op.execute('UPDATE "case" SET waiting_since = created_at WHERE waiting_since IS NULL')
+    op.execute(f'UPDATE "case" SET waiting_since = created_at WHERE waiting_since IS NULL '
+               f'AND status IN ({waiting})')
+    op.execute(f'UPDATE "case" SET waiting_since = NULL WHERE status NOT IN ({waiting})')
 
 
 def downgrade() -> None:
@@ -59,6 +63,7 @@ def downgrade() -> None:
         batch_op.alter_column('chat_id', existing_type=sa.BigInteger(), nullable=False)
         batch_op.drop_column('email')
     with op.batch_alter_table('case', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_department_waiting_since')
         batch_op.drop_index(batch_op.f('ix_case_waiting_since'))
         batch_op.drop_column('lon')
         batch_op.drop_column('lat')
