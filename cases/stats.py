@@ -19,6 +19,7 @@ the chart. The numbers only: ``bot.conversations.report`` words and draws them.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -143,3 +144,48 @@ async def compute(session: AsyncSession, *, start: date, end: date, now: datetim
         per_dep[case.department][lights[case.id].colour] += 1
     st.lights = {dep: dict(per_dep[dep]) for dep in sorted(per_dep)}
     return st
+
+
+# ---------------------------------------------------------------- the ratings themselves
+
+def week_of(day: date) -> date:
+    """The Monday of ``day``'s week (weeks as in ``Stats.weekly``)."""
+    return day - timedelta(days=day.weekday())
+
+
+async def satisfaction_by_week(session: AsyncSession, *, start: date, end: date,
+                               weights: dict[str, float],
+                               department: str | None = None) -> dict[date, Ratio]:
+    """满意率 per week (its Monday) of the ratings given in ``start``..``end``: of the cases
+    rated that week, Σ weight × rating / n. Weeks without a rating are left out."""
+    in_dep = [Case.department == department] if department else []
+    rows = (await session.exec(
+        select(Rating.overall, Rating.created_at)
+        .join(Case, col(Case.id) == Rating.case_id)
+        .where(col(Rating.created_at) >= day_start(start),
+               col(Rating.created_at) < end_of_day(end), *in_dep))).all()
+    weeks: dict[date, list[str]] = defaultdict(list)
+    for overall, at in rows:
+        weeks[week_of(local_date(at))].append(overall)
+    return {week: Ratio(sum(weights.get(r, 0.0) for r in weeks[week]), len(weeks[week]))
+            for week in sorted(weeks)}
+
+
+async def aspect_averages(session: AsyncSession, *, start: date, end: date,
+                          aspects: Iterable[str],
+                          department: str | None = None) -> dict[str, Ratio]:
+    """Each aspect's average score (``Ratio(sum, n)``, its value the average) over the ratings
+    given in ``start``..``end``; ``aspects`` are columns of ``Rating`` (attitude, method …),
+    n the ratings that scored that aspect."""
+    names = list(aspects)
+    if not names:
+        return {}
+    in_dep = [Case.department == department] if department else []
+    columns = [col(getattr(Rating, name)) for name in names]
+    row = (await session.exec(
+        select(*[func.sum(c) for c in columns], *[func.count(c) for c in columns])
+        .join(Case, col(Case.id) == Rating.case_id)
+        .where(col(Rating.created_at) >= day_start(start),
+               col(Rating.created_at) < end_of_day(end), *in_dep))).one()
+    return {name: Ratio(float(row[i] or 0), int(row[len(names) + i] or 0))
+            for i, name in enumerate(names)}
