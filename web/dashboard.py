@@ -23,7 +23,6 @@ import csv
 import io
 import math
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -32,7 +31,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
@@ -41,7 +39,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from bot.conversations.render import local_time, mask_phone
-from bot.conversations.report import LIGHT_COLOURS, _font, percent
+from bot.conversations.report import LIGHT_COLOURS, chinese_charts, percent
 from cases import glance, stats
 from cases.deadlines import local_date
 from cases.stats import Ratio
@@ -58,7 +56,6 @@ OVERDUE_SHOWN = 200        # overdue cases listed on the page (all of them in th
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
 
-_drawing = threading.Lock()   # matplotlib's rc_context is process-wide: one chart at a time
 
 
 # ---------------------------------------------------------------- what is asked for
@@ -204,8 +201,7 @@ async def dashboard(request: Request, web: WebDep, who: StaffDep, view: ViewDep)
 # ---------------------------------------------------------------- the charts
 
 def _image(fmt: str, draw: Callable[[Axes], None], height: float = 4.5) -> bytes:
-    with _drawing, rc_context({"font.family": _font(), "axes.unicode_minus": False,
-                               "svg.fonttype": "path"}):
+    with chinese_charts(**{"svg.fonttype": "path"}):
         fig = Figure(figsize=(9, height), dpi=100)
         draw(fig.subplots())
         fig.tight_layout()

@@ -37,7 +37,8 @@ class Filters:
 
     def query_string(self, **change) -> str:
         values = {**asdict(self), **change}
-        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+        return urlencode({k: v for k, v in values.items()   # status "" (all) is kept
+                          if k == "status" or v not in ("", None)})
 
 
 def conditions(f: Filters, staff: Staff, rules: DeadlineRules, now: datetime) -> list:

@@ -7,6 +7,8 @@ import asyncio
 import io
 import re
 import sys
+import threading
+from contextlib import contextmanager
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -76,13 +78,21 @@ def _font() -> str:
 
 
 LIGHT_COLOURS = {"green": "#2e9d4a", "yellow": "#e6b422", "red": "#d0352b"}
+_DRAWING = threading.Lock()
+
+
+@contextmanager
+def chinese_charts(**rc):
+    """matplotlib with the Simplified Chinese font (and ``rc``), one chart at a time: its rc
+    settings are process-wide, and charts are drawn in worker threads."""
+    with _DRAWING, rc_context({"font.family": _font(), "axes.unicode_minus": False, **rc}):
+        yield
 
 
 def render_chart(st: Stats, catalog: Catalog) -> bytes:
     """A PNG: cases received per week by category (stacked), lights per department."""
     t = catalog.texts
-    family = _font()
-    with rc_context({"font.family": family, "axes.unicode_minus": False}):
+    with chinese_charts():
         fig = Figure(figsize=(10, 8), dpi=100)
         weekly_ax, lights_ax = fig.subplots(2, 1)
         weeks = list(st.weekly)[-WEEKS_SHOWN:]
