@@ -107,6 +107,14 @@ async def cases_of_citizen(session: AsyncSession, *, chat_id: int, limit: int = 
     return list((await session.exec(stmt)).all())
 
 
+async def other_cases_of_citizen(session: AsyncSession, *, case: Case,
+                                 limit: int = 20) -> list[Case]:
+    """The same citizen's other cases, newest first."""
+    stmt = (select(Case).where(Case.citizen_id == case.citizen_id, col(Case.id) != case.id)
+            .order_by(col(Case.id).desc()).limit(limit))
+    return list((await session.exec(stmt)).all())
+
+
 async def case_by_number(session: AsyncSession, *, number: str) -> Case | None:
     return (await session.exec(select(Case).where(Case.number == number))).first()
 

@@ -112,6 +112,8 @@ async def case_view(web: Web, scope: Scope, case: Case, who: Staff) -> dict:
                        "status": lifecycle.status_label(ev.to_status) if ev.to_status else ""})
     running = await cases.running_deadlines(scope.session, case_id=case.id)
     attachments = await repo.attachments_of(scope.session, case_id=case.id)
+    others = [c for c in await repo.other_cases_of_citizen(scope.session, case=case)
+              if who.sees(c)]
     question_rules = catalog.rules_for(case.level1, case.level2, case.level3)
     answers = [(q.label, case.answers[q.key]) for q in question_rules.questions
                if case.answers.get(q.key)]
@@ -123,6 +125,8 @@ async def case_view(web: Web, scope: Scope, case: Case, who: Staff) -> dict:
             "phone": scope.texts.staff_hidden if hidden else phone,
             "flags": [catalog.flag_label(f) for f in case.flags], "answers": answers,
             "events": events, "attachments": attachments,
+            "others": [{"number": c.number, "category": category_of(c), "filed": c.created_at,
+                        "status": lifecycle.status_label(c.status)} for c in others],
             "limits": [{"label": rules.label(d.kind), "day": glance.last_day(d),
                         "paused": d.paused_at is not None, "overdue": d.due_at <= now}
                        for d in running],

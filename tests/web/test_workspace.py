@@ -63,3 +63,14 @@ async def test_missing_csrf_or_stale_version_changes_nothing(office):
     assert resp.status_code == 409
     assert (await office.case(case.number)).status == "registered"
     assert STAFF_CHAT
+
+
+async def test_the_case_page_shows_the_timeline_and_the_citizens_other_cases(office):
+    first = await office.file()
+    second = await office.file(description="公司还欠我们加班费没有发放，已经三个月了。")
+    elsewhere = await office.file(department="housing", level1="城乡建设", level2="住房保障",
+                                  level3="")
+    client = await office.signed_in(HRSS)
+    page = (await client.get(f"/cases/{second.number}")).text
+    assert "已登记" in page and "同一信访人的其他案件" in page
+    assert first.number in page and elsewhere.number not in page   # not their department
