@@ -188,6 +188,9 @@ class FakeTelegram:
     served_updates: int = 0                                  # handed out by getUpdates
     limits: FloodLimits | None = None                        # enforce Telegram's limits
     dropped: int = 0                                         # connections dropped (injected)
+    # what /file/bot<token>/<path> serves for these file ids (getFile's path); others get a
+    # few placeholder bytes
+    file_bodies: dict[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -285,6 +288,10 @@ class FakeTelegram:
         return web.json_response(body, status=exc.code)
 
     async def _file(self, request: web.Request) -> web.Response:
+        path = request.match_info["path"]
+        for file_id, body in self.file_bodies.items():   # a real picture, when a test set one
+            if path == self._file_path(file_id):
+                return web.Response(body=body, content_type="application/octet-stream")
         return web.Response(body=b"\x89PNG fake", content_type="application/octet-stream")
 
     def _maybe_fail(self, method: str, params: dict) -> None:
@@ -493,8 +500,13 @@ class FakeTelegram:
         file_id = p.get("file_id", "")
         if file_id not in self._files:
             raise ApiError(400, "Bad Request: invalid file_id")
+        size = len(self.file_bodies.get(file_id, b"")) or 10
         return {"file_id": file_id, "file_unique_id": self._files[file_id]["file_unique_id"],
-                "file_size": 10, "file_path": f"photos/{file_id}.jpg"}
+                "file_size": size, "file_path": self._file_path(file_id)}
+
+    @staticmethod
+    def _file_path(file_id: str) -> str:
+        return f"photos/{file_id}.jpg"
 
     # ------------------------------------------------------------ pushing updates
 
