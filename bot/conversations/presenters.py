@@ -234,7 +234,7 @@ async def announce(scope: Scope, done: Done) -> None:
     if not step.citizen_message:
         return
     citizen = await cases.citizen_of(scope.session, case=case)
-    if citizen is None:
+    if citizen is None or citizen.chat_id is None:   # filed through the open API: no chat
         return
     if step.begins_pause:  # the citizen answers with the same flow as adding information
         buttons = [[Button(scope.texts.supplement_button, AddInfo(case.number).pack())]]

@@ -91,7 +91,7 @@ async def tell_reminder(scope: Scope, reminder: Reminder) -> None:
         return
     text = scope.texts.get(f"citizen_reminder_{row.kind}")
     citizen = await cases.citizen_of(scope.session, case=case)
-    if text is None or citizen is None:
+    if text is None or citizen is None or citizen.chat_id is None:   # no chat: nothing to push
         return
     buttons = []
     if row.kind in CITIZEN_BUTTONS:
@@ -108,7 +108,7 @@ CITIZEN_BUTTONS = {"rating": presenters.request_buttons}
 async def tell_still_handling(scope: Scope, still: StillHandling) -> None:
     case = still.case
     citizen = await cases.citizen_of(scope.session, case=case)
-    if citizen is None:
+    if citizen is None or citizen.chat_id is None:
         return
     words = presenters.deadline_words(scope.texts, still.next, scope.now, scope.casework.rules)
     scope.send(citizen.chat_id, scope.texts(
