@@ -44,7 +44,7 @@ from cases import glance, stats
 from cases.deadlines import local_date
 from cases.stats import Ratio
 from web.deps import Staff, Web
-from web.query import OPEN, Filters, all_matching
+from web.query import Filters, FiltersDep, all_matching
 from web.workspace import StaffDep, WebDep, render, shows_full_phone
 
 router = APIRouter(include_in_schema=False)
@@ -462,17 +462,6 @@ async def case_sheet(web: Web, who: Staff, f: Filters) -> Sheet:
     return Sheet(t.export_sheet_cases, header, rows)
 
 
-def asked_filters(who: StaffDep, department: str = "", status: str = OPEN, light: str = "",
-                  category: str = "", flag: str = "", since: date | None = None,
-                  until: date | None = None,
-                  q: Annotated[str, Query(max_length=100)] = "") -> Filters:
-    """The worklist's filters; a handler asking for another department's cases is refused."""
-    if department and who.departments is not None and department not in who.departments:
-        raise HTTPException(status_code=403)
-    return Filters(department, status, light, category, flag, since, until, q)
-
-
-FiltersDep = Annotated[Filters, Depends(asked_filters)]
 
 
 @router.get("/export/cases.xlsx")

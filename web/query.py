@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from typing import Annotated
 from urllib.parse import urlencode
 
+from fastapi import Depends, HTTPException, Query
 from sqlalchemy import String, cast, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from cases import glance
 from cases.deadlines import DeadlineRules, start_of_day
 from storage.models import Case
-from web.deps import Staff
+from web.deps import Staff, current_staff
 
 WAITING = "waiting"    # status filter: the cases waiting for the offices (the default)
 OPEN = "open"          # every status but the final one
@@ -39,6 +41,28 @@ class Filters:
         values = {**asdict(self), **change}
         return urlencode({k: v for k, v in values.items()   # status "" (all) is kept
                           if k == "status" or v not in ("", None)})
+
+
+def day(value: str) -> date | None:
+    """A date typed in a filter (YYYY-MM-DD); an empty or unreadable one filters nothing."""
+    try:
+        return date.fromisoformat(value.strip()) if value.strip() else None
+    except ValueError:
+        return None
+
+
+def asked_filters(who: Annotated[Staff, Depends(current_staff)], department: str = "",
+                  status: str = WAITING, light: str = "", category: str = "", flag: str = "",
+                  since: str = "", until: str = "",
+                  q: Annotated[str, Query(max_length=100)] = "") -> Filters:
+    """The filters of a request (worklist, exports) as a browser sends the form, empty fields
+    included; a handler asking for another department's cases is refused."""
+    if department and who.departments is not None and department not in who.departments:
+        raise HTTPException(status_code=403)
+    return Filters(department, status, light, category, flag, day(since), day(until), q)
+
+
+FiltersDep = Annotated[Filters, Depends(asked_filters)]
 
 
 def conditions(f: Filters, staff: Staff, rules: DeadlineRules, now: datetime) -> list:

@@ -5,7 +5,6 @@ checked, written and told exactly as one done in the chat."""
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -23,7 +22,7 @@ from storage.models import Attachment, Case
 from web import files
 from web.deps import Staff, Web, current_staff, get_web
 from web.forms import bound, csrf_ok, csrf_value
-from web.query import WAITING, Filters, find
+from web.query import FiltersDep, find
 
 log = logging.getLogger(__name__)
 FLAGS = (Flag.COLLECTIVE, Flag.ESCALATION, Flag.LITIGATION, Flag.OFFICIAL, Flag.UTILITY)
@@ -44,12 +43,8 @@ def render(web: Web, request: Request, template: str, staff_: Staff | None, /, *
 # ---------------------------------------------------------------- the worklist
 
 @router.get("/", response_class=HTMLResponse)
-async def worklist(request: Request, web: WebDep, who: StaffDep,
-                   department: str = "", status: str = WAITING, light: str = "",
-                   category: str = "", flag: str = "", since: date | None = None,
-                   until: date | None = None, q: Annotated[str, Query(max_length=100)] = "",
+async def worklist(request: Request, web: WebDep, who: StaffDep, f: FiltersDep,
                    page: Annotated[int, Query(ge=1, le=100_000)] = 1):
-    f = Filters(department, status, light, category, flag, since, until, q)
     rules, now, size = web.catalog.deadlines, web.clock(), web.settings.web_page_size
     async with web.reading() as session:
         found, total = await find(session, f, who, rules, now, page=page, size=size)

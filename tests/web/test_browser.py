@@ -119,7 +119,6 @@ async def test_citizen_files_staff_signs_in_by_the_bots_link_and_routes(bot_and_
 
     # the worklist, filtered to green lights with the form's own select
     await page.select_option("#filters select[name=light]", "green")
-    await leave_out_empty_dates(page)        # see test_the_filter_form_as_a_browser_sends_it
     async with page.expect_navigation() as navigation:
         await page.click("#filters button[type=submit]")
     assert (await navigation.value).status == 200
@@ -213,10 +212,6 @@ async def test_a_stale_form_is_refused_and_changes_nothing(office, site, context
     assert [e.action for e in events].count("route") == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "web/workspace.py, worklist(): `since: date | None` and `until: date | None` refuse the empty "
-    "strings a browser sends for unset <input type=date> fields (?since=&until=), so the filter "
-    "form as submitted answers 400; when fixed, remove this mark and leave_out_empty_dates()"))
 async def test_the_filter_form_as_a_browser_sends_it(office, site, context):
     case = await office.file()
     page = await context.new_page()
@@ -226,13 +221,6 @@ async def test_the_filter_form_as_a_browser_sends_it(office, site, context):
         await page.click("#filters button[type=submit]")
     assert (await navigation.value).status == 200
     assert await case_numbers(page) == [case.number]
-
-
-async def leave_out_empty_dates(page) -> None:
-    """Disable the filter form's empty date inputs, so that they are not sent (the workaround
-    for the 400 that test_the_filter_form_as_a_browser_sends_it shows)."""
-    await page.eval_on_selector_all("#filters input[type=date]",
-                                    "inputs => inputs.forEach(i => { i.disabled = !i.value })")
 
 
 async def _case(app, number: str):
