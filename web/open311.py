@@ -89,10 +89,6 @@ class Service:
     description: str
     keywords: str
 
-    def covers(self, case: Case) -> bool:
-        return all(not want or want == got for want, got in
-                   zip(self.path, (case.level1, case.level2, case.level3), strict=True))
-
 
 @dataclass(frozen=True, slots=True)
 class Client:
@@ -183,6 +179,12 @@ class Open311:
                 parse_limit(self.filing_limit)
             except ValueError:
                 self._fail(f"filing_limit: {self.filing_limit!r} (e.g. \"120/minute\")")
+        names = [c.name for c in self.clients]
+        for client in self.clients:
+            if not re.fullmatch(r"[0-9a-f]{64}", client.key_sha256):
+                self._fail(f"client {client.name}: key_sha256 is not a SHA-256 in hex")
+            if names.count(client.name) > 1 or not re.fullmatch(r"[\w.-]{1,50}", client.name):
+                self._fail(f"client name {client.name!r}: unique, letters, digits, . - _")
         for key, kind in self.types.items():
             if kind.datatype not in DATATYPES:
                 self._fail(f"attribute_types.{key}: datatype {kind.datatype!r}")
@@ -218,9 +220,6 @@ class Open311:
 
     def is_closed(self, status: str) -> bool:
         return status in self.closed
-
-    def visible(self, case: Case) -> bool:
-        return any(case.source.startswith(p) for p in self.visible_sources)
 
     def token_for(self, number: str) -> str:
         sig = hmac.new(self.token_key, number.encode(), hashlib.sha256).digest()[:16]
@@ -443,7 +442,7 @@ class Open311Route(APIRoute):
         async def answer_errors(request: Request) -> Response:
             try:
                 return await handler(request)
-            except Exception as exc:  # noqa: BLE001 - every error answers in the spec's format
+            except Exception as exc:   # every error answers in the spec's format
                 return error_response(request, exc)
 
         return answer_errors

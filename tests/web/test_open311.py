@@ -58,7 +58,8 @@ def with_open311(config_dir: Path, **changes) -> None:
     raw = yaml.safe_load((CONFIG_DIR / "open311.yaml").read_text(encoding="utf-8"))
     raw["clients"] = [{"name": CLIENT, "key_sha256": hashlib.sha256(KEY.encode()).hexdigest()}]
     raw.update(changes)
-    (config_dir / "open311.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    (config_dir / "open311.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True),
+                                             encoding="utf-8")
 
 
 @dataclass
@@ -165,7 +166,8 @@ def test_a_wrong_open311_yaml_stops_the_start_with_its_name(tmp_path):
     for change, word in [({"services": [{"code": "x", "path": "没有这个类别"}]}, "taxonomy"),
                          ({"closed_statuses": ["finished"]}, "closed_statuses"),
                          ({"expected_deadlines": ["never"]}, "expected_deadlines"),
-                         ({"filing_limit": "often"}, "filing_limit")]:
+                         ({"filing_limit": "often"}, "filing_limit"),
+                         ({"clients": [{"name": "x", "key_sha256": "secret"}]}, "SHA-256")]:
         with_open311(target, **change)
         with pytest.raises(ValueError, match=word) as info:
             Open311.load(Catalog(target), b"k")
@@ -497,6 +499,20 @@ async def test_errors_outside_our_routes_are_in_the_spec_format_too(city):
     async with city.client() as client:
         page = await client.get("/no-such-page")
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+
+
+async def test_an_unexpected_failure_is_a_spec_error_without_details(city, monkeypatch, caplog):
+    async def broken():
+        raise RuntimeError("model file missing at /srv/secret/path")
+
+    monkeypatch.setattr(city.app.engine.classifier, "get", broken)
+    for fmt in ("json", "xml"):
+        resp = await city.post(fmt, **wage_request())
+        description = spec_error(resp, 500)
+        assert description == city.api.state.open311.texts.error_server
+        assert "secret" not in resp.text and "Traceback" not in resp.text
+    assert "model file missing" in caplog.text   # but the log has it
+    assert await city.count(Case) == 0
 
 
 async def test_jurisdiction_and_filing_limit(classifier, tmp_path, sqlite_url):
