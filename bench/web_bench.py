@@ -39,7 +39,8 @@ from storage import signin  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Case, CaseDeadline, CaseEvent, Citizen, Rating  # noqa: E402
-from tests.fakes.citizen import WAGES, Citizen as FakeCitizen  # noqa: E402
+from tests.fakes.citizen import WAGES  # noqa: E402
+from tests.fakes.citizen import Citizen as FakeCitizen  # noqa: E402
 from tests.fakes.telegram_server import FakeTelegram  # noqa: E402
 
 LEADER = 424242

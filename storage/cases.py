@@ -23,6 +23,13 @@ async def citizen_of(session: AsyncSession, *, case: Case) -> Citizen | None:
     return await session.get(Citizen, case.citizen_id)
 
 
+async def citizen_chat(session: AsyncSession, *, case: Case) -> int | None:
+    """The chat where the case's citizen is told things; None when there is none (a case
+    filed through the open API has no chat: nothing is pushed)."""
+    citizen = await citizen_of(session, case=case)
+    return citizen.chat_id if citizen is not None else None
+
+
 async def advance_case(session: AsyncSession, *, case: Case, seen_version: int, status: str,
                        at: datetime, department: str | None = None,
                        paused_since: datetime | None = UNSET,

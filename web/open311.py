@@ -677,19 +677,6 @@ def attributes_of(config: Open311, form: Iterable[tuple[str, Any]]) -> dict[str,
     return found
 
 
-def answer_value(q: Question, raw: str, now: datetime) -> str | None:
-    """A typed answer checked as the chat checks it (``intake.answer_question``)."""
-    if q.type == "choice":
-        return raw if raw in q.choices else None
-    if q.type == "money":
-        return validate.parse_money(raw)
-    if q.type == "count":
-        return validate.parse_count(raw)
-    if q.type == "year":
-        return validate.parse_year(raw, now.year)
-    return raw if validate.has_words(raw) else None
-
-
 def check_answers(config: Open311, web: Web, service: Service | None,
                   questions: tuple[Question, ...], given: dict[str, str]) -> dict[str, str]:
     t, limit = config.texts, web.settings.max_answer_chars
@@ -709,7 +696,7 @@ def check_answers(config: Open311, web: Web, service: Service | None,
             continue
         if len(raw) > limit:
             raise Open311Error(400, t("error_attribute_too_long", code=q.key, max=limit))
-        value = answer_value(q, raw, web.clock())
+        value = validate.answer_value(q, raw, web.clock())
         if value is None:
             hint = "/".join(q.choices) if q.choices else config.types[q.type].description
             raise Open311Error(400, t("error_attribute_invalid", code=q.key, label=q.label,

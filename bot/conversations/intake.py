@@ -339,16 +339,7 @@ async def answer_question(ctx: Context, text: str) -> None:
         return
     if too_long(ctx, text, ctx.settings.max_answer_chars):
         return
-    if q.type == "choice":
-        value = next((c for c in q.choices if c == text), None)
-    elif q.type == "money":
-        value = validate.parse_money(text)
-    elif q.type == "count":
-        value = validate.parse_count(text)
-    elif q.type == "year":
-        value = validate.parse_year(text, ctx.now.year)
-    else:
-        value = text if validate.has_words(text) else None
+    value = validate.answer_value(q, text, ctx.now)
     if value is None:
         ctx.say({"choice": t.invalid_choice, "money": t.invalid_money, "count": t.invalid_count,
                  "year": t.invalid_year}.get(q.type, t.no_words))

@@ -227,15 +227,16 @@ def can_add_info(scope: Scope, case: Case) -> bool:
     return scope.catalog.lifecycle.row(CaseStatus(case.status), Action.ADD_INFO) is not None
 
 
-async def announce(scope: Scope, done: Done) -> None:
+async def announce(scope: Scope, done: Done) -> bool:
     """Tell the citizen what a step did (the row's ``notify``), with what they can answer it
-    with in the same message: information asked for, the rating a reply asks for, a review."""
+    with in the same message: information asked for, the rating a reply asks for, a review.
+    Whether the citizen was told (not when the row says nothing, nor without a chat)."""
     step, case = done.plan, done.case
     if not step.citizen_message:
-        return
-    citizen = await cases.citizen_of(scope.session, case=case)
-    if citizen is None or citizen.chat_id is None:   # filed through the open API: no chat
-        return
+        return False
+    chat_id = await cases.citizen_chat(scope.session, case=case)
+    if chat_id is None:
+        return False
     if step.begins_pause:  # the citizen answers with the same flow as adding information
         buttons = [[Button(scope.texts.supplement_button, AddInfo(case.number).pack())]]
     elif "rating" in step.starts:
@@ -244,5 +245,6 @@ async def announce(scope: Scope, done: Done) -> None:
         buttons = review_buttons(scope, case)
     else:
         buttons = []
-    scope.out.append(Outgoing(chat_id=citizen.chat_id, text=esc(step.citizen_message),
+    scope.out.append(Outgoing(chat_id=chat_id, text=esc(step.citizen_message),
                               buttons=buttons, audience="citizen"))
+    return True

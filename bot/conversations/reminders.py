@@ -90,15 +90,15 @@ async def tell_reminder(scope: Scope, reminder: Reminder) -> None:
                        presenters.chat_buttons(scope, case, chat_id))
         return
     text = scope.texts.get(f"citizen_reminder_{row.kind}")
-    citizen = await cases.citizen_of(scope.session, case=case)
-    if text is None or citizen is None or citizen.chat_id is None:   # no chat: nothing to push
+    chat_id = await cases.citizen_chat(scope.session, case=case)
+    if text is None or chat_id is None:
         return
     buttons = []
     if row.kind in CITIZEN_BUTTONS:
         buttons = await CITIZEN_BUTTONS[row.kind](scope, case)
         if not buttons:
             return  # nothing left to answer (e.g. rated before, the case was sent back)
-    scope.send(citizen.chat_id, text.format(**values), buttons, audience="citizen")
+    scope.send(chat_id, text.format(**values), buttons, audience="citizen")
 
 
 # What the citizen can answer a reminder about a limit with, in the same message.
@@ -107,11 +107,11 @@ CITIZEN_BUTTONS = {"rating": presenters.request_buttons}
 
 async def tell_still_handling(scope: Scope, still: StillHandling) -> None:
     case = still.case
-    citizen = await cases.citizen_of(scope.session, case=case)
-    if citizen is None or citizen.chat_id is None:
+    chat_id = await cases.citizen_chat(scope.session, case=case)
+    if chat_id is None:
         return
     words = presenters.deadline_words(scope.texts, still.next, scope.now, scope.casework.rules)
-    scope.send(citizen.chat_id, scope.texts(
+    scope.send(chat_id, scope.texts(
         "citizen_still_handling", number=case.number,
         status=presenters.status_label(scope, case.status),
         department=esc(scope.catalog.department_name(case.department)),

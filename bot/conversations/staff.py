@@ -321,13 +321,14 @@ async def carry_out(scope: Scope, case: Case, form: dict, *, user_id: int, who: 
                                     seen_version=form["version"], actor=f"staff:{user_id}",
                                     fields=form["fields"], department=form.get("department"),
                                     leader_id=form.get("leader_id"))
-    await presenters.announce(scope, done)
+    told = await presenters.announce(scope, done)
     log.info("case %s: %s by %s", case.id, action.value, role.value)
     lifecycle = scope.catalog.lifecycle
     if chat is not None:
         scope.send(chat, scope.texts("staff_done", number=case.number,
                                      action=lifecycle.action_label(action), who=who,
-                                     status=lifecycle.status_label(done.case.status)))
+                                     status=lifecycle.status_label(done.case.status),
+                                     told=scope.texts.staff_done_told if told else ""))
         await presenters.post_card(scope, case, chat, edit_message_id=edit_message_id)
     target = scope.staff_chat_for(case.department)
     if action == Action.ROUTE and target is not None and target != chat:

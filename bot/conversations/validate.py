@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^(0\d{2,3})(\d{7,8})(?:(?:转|-|#|ext)(\d{1,6}))?$")
+# Mainland area codes: 010 and 020–029 have three digits, every other one four.
+_LANDLINE = re.compile(r"^(010|02\d|0[3-9]\d{2})(\d{7,8})(?:(?:转|-|#|ext)(\d{1,6}))?$")
 _CJK_OR_ALNUM = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 
 
@@ -63,3 +65,17 @@ def parse_year(text: str, this_year: int) -> str | None:
     if not m or not (1949 <= int(m.group(1)) <= this_year):
         return None
     return m.group(1)
+
+
+def answer_value(q, raw: str, now: datetime) -> str | int | None:
+    """A typed answer to a category question (``config.catalog.Question``: its ``type`` and
+    ``choices``) as stored, or None when it is not one: the chat's and the open API's check."""
+    if q.type == "choice":
+        return raw if raw in q.choices else None
+    if q.type == "money":
+        return parse_money(raw)
+    if q.type == "count":
+        return parse_count(raw)
+    if q.type == "year":
+        return parse_year(raw, now.year)
+    return raw if has_words(raw) else None
