@@ -88,10 +88,17 @@ async def seed(url: str, n: int) -> None:
                     "source": "chat"})
                 events.append({"case_id": case_id, "at": created, "actor": "citizen",
                                "action": "registered", "to_status": "registered", "note": ""})
+                if status in WAITING:   # told lately that it is being handled (no notice due)
+                    events.append({"case_id": case_id, "at": now - timedelta(days=1),
+                                   "actor": "system", "action": "progress_notice",
+                                   "to_status": status, "note": ""})
                 stopped = None if status in WAITING else created + timedelta(days=20)
+                due = created + timedelta(days=60)
+                # as the scheduler left them: passed limits already escalated, nothing due now
                 limits.append({"case_id": case_id, "kind": "handling", "started_at": created,
-                               "due_at": created + timedelta(days=60), "stopped_at": stopped,
-                               "paused_days": 0, "extension_days": 0})
+                               "due_at": due, "stopped_at": stopped, "paused_days": 0,
+                               "extension_days": 0, "remind_at": None,
+                               "escalated_at": due if due < now else None})
                 if status in ("rated", "closed"):
                     ratings.append({"case_id": case_id, "overall": rng.choice(
                         ["satisfied", "satisfied", "basically_satisfied", "dissatisfied"]),

@@ -47,9 +47,9 @@ def lights_of(cases: Iterable[Case], now: datetime,
 
 
 def light_filter(colour: str, now: datetime, rules: DeadlineRules) -> ColumnElement[bool]:
-    """``light_of(case) == colour`` as an SQL condition on the case table (a range of
-    ``waiting_since``, which is set only while a case waits: lists of any size are filtered,
-    ordered and paged by its index)."""
+    """``light_of(case) == colour`` as an SQL condition on the case table: a range of
+    ``waiting_since``, which the case service sets only while a case is in a waiting status,
+    so lists of any size are filtered, counted and paged by its index alone."""
     today = local_date(now)
     green_from = start_of_day(today - timedelta(days=rules.yellow_from - 1))  # days < yellow_from
     red_before = start_of_day(today - timedelta(days=rules.red_after))        # days > red_after
@@ -57,7 +57,7 @@ def light_filter(colour: str, now: datetime, rules: DeadlineRules) -> ColumnElem
     bounds = {"green": since >= green_from,
               "yellow": and_(since < green_from, since >= red_before),
               "red": since < red_before}
-    return and_(col(Case.status).in_(list(rules.waiting)), bounds[colour])
+    return bounds[colour]   # NULL (waits for nobody) is in no range
 
 
 # ---------------------------------------------------------------- the next date

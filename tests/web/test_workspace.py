@@ -74,3 +74,21 @@ async def test_the_case_page_shows_the_timeline_and_the_citizens_other_cases(off
     page = (await client.get(f"/cases/{second.number}")).text
     assert "已登记" in page and "同一信访人的其他案件" in page
     assert first.number in page and elsewhere.number not in page   # not their department
+
+
+async def test_lights_filter_and_order_the_worklist(office):
+    from datetime import timedelta
+
+    from storage.models import utcnow
+
+    filed = {}
+    for colour, days in (("red", 50), ("yellow", 20), ("green", 1)):
+        office.app.engine.clock = lambda d=days: utcnow() - timedelta(days=d)
+        filed[colour] = (await office.file(chat_id=600 + days)).number
+    office.app.engine.clock = utcnow
+    client = await office.signed_in(INTAKE)
+    page = (await client.get("/")).text
+    assert page.index(filed["red"]) < page.index(filed["yellow"]) < page.index(filed["green"])
+    for colour, number in filed.items():
+        shown = (await client.get(f"/?light={colour}")).text
+        assert number in shown and all(n not in shown for n in filed.values() if n != number)
