@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, case
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,18 +46,31 @@ def lights_of(cases: Iterable[Case], now: datetime,
     return {c.id: light_of(c, now, rules) for c in cases}
 
 
+def _bounds(now: datetime, rules: DeadlineRules) -> tuple[datetime, datetime]:
+    """Waiting since ``green_from`` or later: green (days < yellow_from); before
+    ``red_before``: red (days > red_after); between: yellow."""
+    today = local_date(now)
+    return (start_of_day(today - timedelta(days=rules.yellow_from - 1)),
+            start_of_day(today - timedelta(days=rules.red_after)))
+
+
 def light_filter(colour: str, now: datetime, rules: DeadlineRules) -> ColumnElement[bool]:
     """``light_of(case) == colour`` as an SQL condition on the case table: a range of
     ``waiting_since``, which the case service sets only while a case is in a waiting status,
     so lists of any size are filtered, counted and paged by its index alone."""
-    today = local_date(now)
-    green_from = start_of_day(today - timedelta(days=rules.yellow_from - 1))  # days < yellow_from
-    red_before = start_of_day(today - timedelta(days=rules.red_after))        # days > red_after
+    green_from, red_before = _bounds(now, rules)
     since = col(Case.waiting_since)
     bounds = {"green": since >= green_from,
               "yellow": and_(since < green_from, since >= red_before),
               "red": since < red_before}
     return bounds[colour]   # NULL (waits for nobody) is in no range
+
+
+def light_column(now: datetime, rules: DeadlineRules) -> ColumnElement[str]:
+    """Each waiting case's light as an SQL expression (to count lights in the database)."""
+    green_from, red_before = _bounds(now, rules)
+    since = col(Case.waiting_since)
+    return case((since >= green_from, "green"), (since >= red_before, "yellow"), else_="red")
 
 
 # ---------------------------------------------------------------- the next date

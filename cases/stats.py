@@ -136,13 +136,14 @@ async def compute(session: AsyncSession, *, start: date, end: date, now: datetim
     st.overdue = [Overdue(number, dep, kind, last_day_of(due), (as_of_day - last_day_of(due)).days)
                   for number, dep, kind, due in late]
 
-    open_cases = list((await session.exec(
-        select(Case).where(col(Case.status).in_(list(rules.waiting)), *in_dep))).all())
-    lights = glance.lights_of(open_cases, now, rules)
-    per_dep: dict[str, Counter] = defaultdict(Counter)
-    for case in open_cases:
-        per_dep[case.department][lights[case.id].colour] += 1
-    st.lights = {dep: dict(per_dep[dep]) for dep in sorted(per_dep)}
+    colour = glance.light_column(now, rules)
+    per_dep: dict[str, dict[str, int]] = defaultdict(dict)
+    for dep, light, n in (await session.exec(
+            select(Case.department, colour, func.count())
+            .where(col(Case.waiting_since).is_not(None), *in_dep)
+            .group_by(Case.department, colour))).all():
+        per_dep[dep][light] = n
+    st.lights = {dep: per_dep[dep] for dep in sorted(per_dep)}
     return st
 
 

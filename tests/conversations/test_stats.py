@@ -100,8 +100,10 @@ async def load_known_set(sessions) -> None:
                         citizen_id=citizen.id, level1=level1, department=dep, status=status,
                         description="已知数据集", created_at=created, updated_at=created,
                         paused_since=next((p for *_, p in limits if p), None),
-                        # sent back after its first reply: waiting again since then
-                        waiting_since=at(3, 20) if n == 10 else created)
+                        # waiting for the offices since (C10: sent back after its first
+                        # reply); none for a case that waits for nobody
+                        waiting_since=(at(3, 20) if n == 10 else created)
+                        if status in CATALOG.deadlines.waiting else None)
             s.add(case)
             await s.flush()
             s.add(CaseEvent(case_id=case.id, at=created, actor="citizen", action="registered",
