@@ -23,7 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import case, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -67,7 +68,8 @@ class Stats:
     rating_rate: Ratio = Ratio(0, 0)
     ratings: dict[str, int] = field(default_factory=dict)
     categories: list[tuple[str, int]] = field(default_factory=list)
-    overdue: list[Overdue] = field(default_factory=list)
+    overdue: list[Overdue] = field(default_factory=list)   # the longest overdue first
+    overdue_n: int = 0                                      # all of them (the list may stop)
     weekly: dict[date, dict[str, int]] = field(default_factory=dict)
     lights: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -85,8 +87,9 @@ def day_start(day: date) -> datetime:
 
 async def compute(session: AsyncSession, *, start: date, end: date, now: datetime,
                   lifecycle: Lifecycle, weights: dict[str, float],
-                  department: str | None = None) -> Stats:
-    """The numbers for ``start``..``end``; ``weights``: each rating's weight in 满意率."""
+                  department: str | None = None, overdue_limit: int | None = None) -> Stats:
+    """The numbers for ``start``..``end``; ``weights``: each rating's weight in 满意率;
+    ``overdue_limit``: list at most that many overdue limits (all are counted)."""
     rules = lifecycle.rules
     lo, hi = day_start(start), end_of_day(end)
     as_of = min(now, hi)
@@ -104,34 +107,49 @@ async def compute(session: AsyncSession, *, start: date, end: date, now: datetim
         weekly[day - timedelta(days=day.weekday())][level1] += 1
     st.weekly = {week: dict(weekly[week]) for week in sorted(weekly)}
 
-    # the latest handling round of each case
-    latest = (select(func.max(CaseDeadline.id).label("id"))
-              .where(CaseDeadline.kind == "handling").group_by(CaseDeadline.case_id)).subquery()
-    rounds = (select(CaseDeadline.due_at, CaseDeadline.stopped_at, Rating.overall)
-              .join(latest, col(latest.c.id) == CaseDeadline.id)
-              .join(Case, col(Case.id) == CaseDeadline.case_id)
-              .outerjoin(Rating, col(Rating.case_id) == CaseDeadline.case_id)
-              .where(*in_dep))
-    due_rows = (await session.exec(rounds.where(col(CaseDeadline.due_at) > lo,
-                                                col(CaseDeadline.due_at) <= hi))).all()
-    st.closure = Ratio(sum(1 for _, stopped, _ in due_rows if stopped is not None), len(due_rows))
-    done_rows = (await session.exec(rounds.where(col(CaseDeadline.stopped_at) >= lo,
-                                                 col(CaseDeadline.stopped_at) < hi))).all()
-    st.on_time = Ratio(sum(1 for due, stopped, _ in done_rows if stopped < due), len(done_rows))
-    given = [overall for _, _, overall in done_rows if overall is not None]
-    st.rating_rate = Ratio(len(given), len(done_rows))
-    st.satisfaction = Ratio(sum(weights.get(r, 0.0) for r in given), len(given))
-    st.ratings = {key: given.count(key) for key in lifecycle.ratings}
+    # the latest handling round of each case (no later round of the same case), found from
+    # the period's side so that only the period's rows are read
+    later = aliased(CaseDeadline)
+    newer_round = (select(later.id).where(later.case_id == CaseDeadline.case_id,
+                                          later.kind == "handling", later.id > CaseDeadline.id)
+                   .exists())
+    def rounds(*columns):
+        return (select(*columns).select_from(CaseDeadline)
+                .join(Case, col(Case.id) == CaseDeadline.case_id)
+                .outerjoin(Rating, col(Rating.case_id) == CaseDeadline.case_id)
+                .where(CaseDeadline.kind == "handling", ~newer_round, *in_dep))
+
+    # counted in the database: the period's rows may be tens of thousands
+    due_n, concluded = (await session.exec(
+        rounds(func.count(), func.count(CaseDeadline.stopped_at))
+        .where(col(CaseDeadline.due_at) > lo, col(CaseDeadline.due_at) <= hi))).one()
+    st.closure = Ratio(concluded, due_n)
+    in_time = case((col(CaseDeadline.stopped_at) < col(CaseDeadline.due_at), 1), else_=0)
+    done = (await session.exec(
+        rounds(Rating.overall, func.count(), func.sum(in_time))
+        .where(col(CaseDeadline.stopped_at) >= lo, col(CaseDeadline.stopped_at) < hi)
+        .group_by(Rating.overall))).all()
+    done_n = sum(n for _, n, _ in done)
+    st.on_time = Ratio(sum(int(k or 0) for _, _, k in done), done_n)
+    given = {overall: n for overall, n, _ in done if overall is not None}
+    st.rating_rate = Ratio(sum(given.values()), done_n)
+    st.satisfaction = Ratio(sum(weights.get(r, 0.0) * n for r, n in given.items()),
+                            sum(given.values()))
+    st.ratings = {key: given.get(key, 0) for key in lifecycle.ratings}
 
     escalated = [k for k, w in rules.schedule.items() if w.escalate]
+    passed = (col(CaseDeadline.kind).in_(escalated), col(CaseDeadline.due_at) <= as_of,
+              or_(col(CaseDeadline.stopped_at).is_(None), col(CaseDeadline.stopped_at) > as_of),
+              or_(col(CaseDeadline.paused_at).is_(None), col(CaseDeadline.paused_at) > as_of),
+              *in_dep)
+    counted = select(func.count()).select_from(CaseDeadline)
+    if department:
+        counted = counted.join(Case, col(Case.id) == CaseDeadline.case_id)
+    st.overdue_n = (await session.exec(counted.where(*passed))).one()
     late = (await session.exec(
         select(Case.number, Case.department, CaseDeadline.kind, CaseDeadline.due_at)
-        .join(Case, col(Case.id) == CaseDeadline.case_id)
-        .where(col(CaseDeadline.kind).in_(escalated), col(CaseDeadline.due_at) <= as_of,
-               or_(col(CaseDeadline.stopped_at).is_(None), col(CaseDeadline.stopped_at) > as_of),
-               or_(col(CaseDeadline.paused_at).is_(None), col(CaseDeadline.paused_at) > as_of),
-               *in_dep)
-        .order_by(CaseDeadline.due_at, Case.number))).all()
+        .join(Case, col(Case.id) == CaseDeadline.case_id).where(*passed)
+        .order_by(CaseDeadline.due_at, Case.number).limit(overdue_limit))).all()
     as_of_day = last_day_of(as_of)   # the period's last day, or today
     st.overdue = [Overdue(number, dep, kind, last_day_of(due), (as_of_day - last_day_of(due)).days)
                   for number, dep, kind, due in late]

@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     web_signin_minutes: float = 10.0         # a sign-in link's life (usable once)
     web_signin_attempts: str = "10/minute"   # sign-in attempts per address (``limits`` notation)
     web_page_size: int = 50
+    web_numbers_seconds: float = 60.0        # the dashboard's numbers are reused this long
 
     @property
     def web_url(self) -> str:

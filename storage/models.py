@@ -12,6 +12,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     insert_sentinel,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -103,6 +104,12 @@ class CaseDeadline(SQLModel, table=True):
     """One statutory time limit of a case (config/deadlines.yaml), started, paused, extended
     and stopped by the case's transitions. Running while ``stopped_at`` is empty."""
 
+    # the leaders' numbers: limits passed (counted from the index alone), rounds ended
+    __table_args__ = (Index("ix_casedeadline_passed", "due_at", "kind", "stopped_at",
+                            "paused_at"),
+                      Index("ix_casedeadline_stopped_at", "stopped_at",
+                            sqlite_where=text("stopped_at IS NOT NULL"),
+                            postgresql_where=text("stopped_at IS NOT NULL")))
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
     kind: str = Field(max_length=32)

@@ -23,6 +23,7 @@ import csv
 import io
 import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -44,7 +45,7 @@ from cases import glance, stats
 from cases.deadlines import local_date
 from cases.stats import Ratio
 from web.deps import Staff, Web
-from web.query import Filters, FiltersDep, all_matching
+from web.query import Filters, FiltersDep, all_matching, day
 from web.workspace import StaffDep, WebDep, render, shows_full_phone
 
 router = APIRouter(include_in_schema=False)
@@ -98,10 +99,10 @@ def department_for(web: Web, who: Staff, department: str) -> str | None:
 
 
 def asked_view(web: WebDep, who: StaffDep,
-               start: Annotated[date | None, Query(alias="from")] = None,
-               end: Annotated[date | None, Query(alias="to")] = None,
+               start: Annotated[str, Query(alias="from", max_length=20)] = "",
+               end: Annotated[str, Query(alias="to", max_length=20)] = "",
                department: Annotated[str, Query(max_length=64)] = "") -> View:
-    first, last = stats.period(start, end, web.clock())
+    first, last = stats.period(day(start), day(end), web.clock())
     if first > last or (last - first).days > MAX_DAYS:
         raise HTTPException(status_code=400)
     return View(first, last, department_for(web, who, department))
@@ -118,12 +119,27 @@ class Numbers:
     aspects: dict[str, Ratio]      # average score per aspect
 
 
-async def numbers_of(web: Web, view: View) -> Numbers:
+async def numbers_of(web: Web, view: View, overdue_limit: int | None = None) -> Numbers:
+    """The numbers; ``overdue_limit``: list that many overdue cases (None: all, for exports).
+    The page and its charts reuse them for ``web_numbers_seconds`` (counting a busy month of
+    a large office takes the database a second); exports are always counted afresh."""
+    if overdue_limit is None:
+        return await count_numbers(web, view, None)
+    key, now = ("numbers", view, overdue_limit), time.monotonic()
+    kept = web.memo.get(key)
+    if kept is None or kept[0] < now:
+        kept = web.memo[key] = (now + web.settings.web_numbers_seconds,
+                                await count_numbers(web, view, overdue_limit))
+    return kept[1]
+
+
+async def count_numbers(web: Web, view: View, overdue_limit: int | None) -> Numbers:
     catalog = web.catalog
     period = dict(start=view.start, end=view.end, department=view.department)
     async with web.reading() as session:
         st = await stats.compute(session, now=web.clock(), lifecycle=catalog.lifecycle,
-                                 weights=catalog.rating.weights, **period)
+                                 weights=catalog.rating.weights, overdue_limit=overdue_limit,
+                                 **period)
         trend = await stats.satisfaction_by_week(session, weights=catalog.rating.weights,
                                                  **period)
         aspects = await stats.aspect_averages(session, aspects=catalog.rating.aspects, **period)
@@ -185,8 +201,8 @@ def page_values(web: Web, who: Staff, nums: Numbers) -> dict:
                     for k, r in nums.aspects.items()],
         "overdue": [{"number": o.number, "department": catalog.department_name(o.department),
                      "label": rules.label(o.kind), "day": o.last_day.isoformat(),
-                     "days": o.days_over} for o in st.overdue[:OVERDUE_SHOWN]],
-        "overdue_n": len(st.overdue), "rated_n": st.satisfaction.n, "received_n": st.received,
+                     "days": o.days_over} for o in st.overdue],
+        "overdue_n": st.overdue_n, "rated_n": st.satisfaction.n, "received_n": st.received,
         "charts": charts,
         "qs": qs, "cases_qs": view.cases_query_string(),
     }
@@ -194,7 +210,7 @@ def page_values(web: Web, who: Staff, nums: Numbers) -> dict:
 
 @router.get("/dashboard", response_class=HTMLResponse)
 async def dashboard(request: Request, web: WebDep, who: StaffDep, view: ViewDep):
-    nums = await numbers_of(web, view)
+    nums = await numbers_of(web, view, overdue_limit=OVERDUE_SHOWN)
     return render(web, request, "dashboard.html", who, **page_values(web, who, nums))
 
 
@@ -338,7 +354,7 @@ async def chart(chart: str, web: WebDep, view: ViewDep) -> Response:
     name, _, fmt = chart.rpartition(".")
     if name not in CHARTS or fmt not in FORMATS:
         raise HTTPException(status_code=404)
-    nums = await numbers_of(web, view)
+    nums = await numbers_of(web, view, overdue_limit=OVERDUE_SHOWN)
     body = await asyncio.to_thread(draw_chart, web, nums, name, fmt)
     return Response(body, media_type=FORMATS[fmt],
                     headers={"Cache-Control": "private, max-age=300"})
@@ -505,7 +521,7 @@ def numbers_sheet(web: Web, nums: Numbers) -> Sheet:
     for key, r in nums.aspects.items():
         rows.append([t("export_aspect", name=catalog.rating.aspects.get(key, key)),
                      Num(r.value, SCORE), r.part, r.n])
-    rows.append([t.export_overdue, len(st.overdue), None, None])
+    rows.append([t.export_overdue, st.overdue_n, None, None])
     return Sheet(t.export_sheet_numbers,
                  [t.export_col_measure, t.export_col_value, t.export_col_part, t.export_col_n],
                  rows)

@@ -42,6 +42,7 @@ class Web:
     clock: Callable[[], datetime] = utcnow
     limiter: MovingWindowRateLimiter = field(
         default_factory=lambda: MovingWindowRateLimiter(MemoryStorage()))
+    memo: dict = field(default_factory=dict)     # results kept briefly (the leaders' numbers)
 
     @property
     def catalog(self) -> Catalog:

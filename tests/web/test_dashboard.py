@@ -122,9 +122,12 @@ async def test_the_exports_open_and_hold_the_filtered_cases(known):
     assert got.content.startswith(b"\xef\xbb\xbf")               # Excel reads it as UTF-8
     rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
     assert rows[0][0] == T.col_number and numbers_of(r[0] for r in rows[1:]) == [1, 2, 7, 9]
-    # the worklist's default: cases not yet closed
+    # the worklist's default: the cases waiting for the offices; "open": not yet closed
     rows = list(csv.reader(io.StringIO(
         (await client.get("/export/cases.csv")).content.decode("utf-8-sig"))))
+    assert len(rows) == 1 + 6
+    rows = list(csv.reader(io.StringIO(
+        (await client.get("/export/cases.csv?status=open")).content.decode("utf-8-sig"))))
     assert len(rows) == 1 + 12
 
     book = openpyxl.load_workbook(io.BytesIO((await client.get(f"/export/stats.xlsx?{MARCH}"))

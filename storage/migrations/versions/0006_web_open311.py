@@ -41,6 +41,12 @@ def upgrade() -> None:
                               unique=False)
         batch_op.create_index('ix_case_department_waiting_since',
                               ['department', 'waiting_since'], unique=False)
+    with op.batch_alter_table('casedeadline', schema=None) as batch_op:
+        batch_op.create_index('ix_casedeadline_passed',
+                              ['due_at', 'kind', 'stopped_at', 'paused_at'], unique=False)
+        batch_op.create_index('ix_casedeadline_stopped_at', ['stopped_at'], unique=False,
+                              sqlite_where=sa.text('stopped_at IS NOT NULL'),
+                              postgresql_where=sa.text('stopped_at IS NOT NULL'))
     with op.batch_alter_table('citizen', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email', sqlmodel.sql.sqltypes.AutoString(),
                                       nullable=True))
@@ -59,6 +65,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('casedeadline', schema=None) as batch_op:
+        batch_op.drop_index('ix_casedeadline_stopped_at')
+        batch_op.drop_index('ix_casedeadline_passed')
     with op.batch_alter_table('citizen', schema=None) as batch_op:
         batch_op.alter_column('chat_id', existing_type=sa.BigInteger(), nullable=False)
         batch_op.drop_column('email')
