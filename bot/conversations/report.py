@@ -55,11 +55,11 @@ def format_stats(st: Stats, catalog: Catalog) -> str:
                          value=percent(Ratio(count, st.received)))
                        for name, count in st.categories)
     lines.append(t("stats_categories", n=st.received, shares=shares or "—"))
-    lines.append(t("stats_overdue", n=len(st.overdue)))
+    lines.append(t("stats_overdue", n=st.overdue_n))
     lines += [t("stats_overdue_item", number=o.number,
                 department=catalog.department_name(o.department),
                 label=rules.label(o.kind), day=o.last_day.isoformat(), days=o.days_over)
-              for o in st.overdue[:30]]
+              for o in st.overdue[:OVERDUE_LISTED]]
     return "\n".join(lines)
 
 
@@ -77,6 +77,7 @@ def _font() -> str:
     return font_manager.FontProperties(fname=str(path)).get_name()
 
 
+OVERDUE_LISTED = 30    # overdue cases listed in the chat (all are counted)
 LIGHT_COLOURS = {"green": "#2e9d4a", "yellow": "#e6b422", "red": "#d0352b"}
 _DRAWING = threading.Lock()
 
@@ -160,7 +161,8 @@ async def on_command(ctx: Context, roles: list[Role]) -> None:
     department = scope[0] if scope else None
     catalog = ctx.catalog
     st = await compute(ctx.session, start=start, end=end, now=ctx.now, department=department,
-                       lifecycle=catalog.lifecycle, weights=catalog.rating.weights)
+                       lifecycle=catalog.lifecycle, weights=catalog.rating.weights,
+                       overdue_limit=OVERDUE_LISTED)
     ctx.say(format_stats(st, catalog), audience="staff")
     png = await asyncio.to_thread(render_chart, st, catalog)
     ctx.say(t("stats_chart_caption", start=start, end=end), audience="staff", photo=png)
