@@ -1,0 +1,182 @@
+"""Precision and recall of "same matter" (nlp/similar.py) on the hand-labelled pairs.
+
+    .venv/bin/python bench/same_matter_eval.py [--data ../shared/data/complaints_dev.csv]
+
+Every complaint of the data set is indexed (title + text, normalised as the bot does). For each
+labelled pair the later complaint is checked against the index, itself excluded: the pair counts
+as "same" when the earlier one is among its matches. So candidate generation (LSH, names) is
+measured too, not only the final check.
+
+Thresholds are not tuned to the labels they are judged on: the pairs are split in two halves by
+a hash of their ids; a small grid is searched on one half and the best setting (highest recall
+with precision >= 0.95) is reported on the other, both ways. The module's defaults were set from
+half A's search and are reported on both halves.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import sys
+import time
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from nlp.normalize import Normalizer  # noqa: E402
+from nlp.rules import read_yaml  # noqa: E402
+from nlp.similar import SameMatterIndex, SimilarConfig  # noqa: E402
+
+LABELS = ROOT / "tests" / "nlp" / "same_matter.yaml"
+DATA = ROOT.parent / "shared" / "data" / "complaints_dev.csv"
+GRID = {
+    "near_jaccard": [0.6, 0.7, 0.8],
+    "near_containment": [0.7, 0.8, 0.9],
+    "named_jaccard": [0.05, 0.08, 0.1, 0.15],
+    "named_containment": [0.2, 0.3, 0.5],
+    "conflict_override": [0.3, 0.5],
+}
+TARGET_PRECISION, TARGET_RECALL = 0.95, 0.8
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    def line(self) -> str:
+        return (f"precision {self.precision:.3f}  recall {self.recall:.3f}  "
+                f"(tp {self.tp}, fp {self.fp}, fn {self.fn}, tn {self.tn}; "
+                f"n = {self.tp + self.fp + self.fn + self.tn})")
+
+
+def load_pairs(path: Path = LABELS) -> list[tuple[str, str, bool, str]]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [(a, b, judgement == "same", why) for a, b, judgement, why in raw["pairs"]]
+
+
+def half(a: str, b: str) -> str:
+    return "A" if zlib.crc32(f"{a}|{b}".encode()) % 2 == 0 else "B"
+
+
+class Evaluation:
+    """The index over the data set and, per labelled pair, the candidate it has to judge."""
+
+    def __init__(self, data: Path, config: SimilarConfig):
+        boilerplate = read_yaml(ROOT / "config" / "keywords.yaml").get("boilerplate")
+        self.index = SameMatterIndex(config, Normalizer(boilerplate))
+        with open(data, encoding="utf-8") as f:
+            rows = {r["id"]: r for r in csv.DictReader(f)}
+        started = time.perf_counter()
+        self.signatures = {key: self.index.make(f"{r['title']}。{r['text']}")
+                           for key, r in rows.items()}
+        self.index.add_many(self.signatures.items())
+        self.build_seconds = time.perf_counter() - started
+        self.pairs = load_pairs()
+        self.candidate: dict[tuple[str, str], bool] = {}
+        for a, b, _same, _why in self.pairs:
+            earlier, later = sorted((a, b))
+            found = self.index._candidates(self.signatures[later])
+            self.candidate[(a, b)] = earlier in found
+
+    def predict(self, config: SimilarConfig, a: str, b: str) -> bool:
+        earlier, later = sorted((a, b))
+        if not self.candidate[(a, b)]:
+            return False
+        saved, self.index.config = self.index.config, config
+        try:
+            return self.index.compare(self.signatures[later], self.signatures[earlier]) is not None
+        finally:
+            self.index.config = saved
+
+    def counts(self, config: SimilarConfig, which: str | None = None,
+               kind: str | None = None) -> Counts:
+        c = Counts()
+        for a, b, same, why in self.pairs:
+            if (which and half(a, b) != which) or (kind and why != kind):
+                continue
+            p = self.predict(config, a, b)
+            c.tp += same and p
+            c.fp += (not same) and p
+            c.fn += same and not p
+            c.tn += (not same) and not p
+        return c
+
+    def tune(self, base: SimilarConfig, which: str) -> tuple[SimilarConfig, Counts]:
+        best: tuple[tuple, SimilarConfig, Counts] | None = None
+        for values in itertools.product(*GRID.values()):
+            config = base.with_thresholds(**dict(zip(GRID, values, strict=True)))
+            c = self.counts(config, which)
+            rank = (c.precision >= TARGET_PRECISION, c.recall, c.precision)
+            if best is None or rank > best[0]:
+                best = (rank, config, c)
+        assert best is not None
+        return best[1], best[2]
+
+
+def describe(config: SimilarConfig) -> str:
+    return ", ".join(f"{k}={getattr(config, k)}" for k in GRID)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    args = parser.parse_args()
+    config = SimilarConfig.load(ROOT / "config" / "similar.yaml")
+    ev = Evaluation(args.data, config)
+    pairs = ev.pairs
+    same = sum(1 for p in pairs if p[2])
+    print(f"labelled pairs: {len(pairs)} ({same} same matter, {len(pairs) - same} different); "
+          f"half A {sum(1 for p in pairs if half(p[0], p[1]) == 'A')}, "
+          f"half B {sum(1 for p in pairs if half(p[0], p[1]) == 'B')}")
+    print(f"index of {len(ev.signatures)} complaints built in {ev.build_seconds:.1f} s")
+    reachable = sum(1 for a, b, s, _ in pairs if s and ev.candidate[(a, b)])
+    print(f"same-matter pairs reached as candidates (LSH or a shared rare name): "
+          f"{reachable}/{same}")
+    print()
+    print(f"defaults ({describe(config)}):")
+    for which in ("A", "B", None):
+        print(f"  {'half ' + which if which else 'all':7} {ev.counts(config, which).line()}")
+    print()
+    print("tuned on one half, reported on the other (grid over the thresholds above):")
+    for tuned_on, held_out in (("A", "B"), ("B", "A")):
+        tuned, c_in = ev.tune(config, tuned_on)
+        print(f"  tuned on {tuned_on}: {describe(tuned)}")
+        print(f"    on {tuned_on} (tuning):   {c_in.line()}")
+        print(f"    on {held_out} (held out): {ev.counts(tuned, held_out).line()}")
+    print()
+    print("recall by kind of same-matter pair, defaults, all pairs:")
+    kinds = Counter(why for _a, _b, s, why in pairs if s)
+    for kind, n in kinds.most_common():
+        c = ev.counts(config, kind=kind)
+        print(f"  {c.recall:.3f} of {n:3}  {kind}")
+    print("false positives by kind of different pair, defaults:")
+    kinds = Counter(why for _a, _b, s, why in pairs if not s)
+    for kind, n in kinds.most_common():
+        c = ev.counts(config, kind=kind)
+        print(f"  {c.fp:3} of {n:3}  {kind}")
+    total = ev.counts(config)
+    print()
+    print(f"targets: precision >= {TARGET_PRECISION} "
+          f"({'met' if total.precision >= TARGET_PRECISION else 'NOT met'}), "
+          f"recall >= {TARGET_RECALL} ({'met' if total.recall >= TARGET_RECALL else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,494 @@
+"""Same matter: which open cases a new complaint is about again.
+
+Two complaints are about the same matter when one handler would deal with them as one case: the
+same concrete subject (employer, project, estate, school, village, named regulation …) and the
+same problem, whoever wrote them (a repost, a follow-up, another worker of the same site). The
+labelled definition is at the head of ``tests/nlp/same_matter.yaml``.
+
+How a check works, without reading every open case:
+
+1. The text is normalised as the project does (Traditional → Simplified, half-width, salutations
+   removed: the caller's ``Normalizer``), links are dropped, and what is left of letters and
+   digits is cut into character 3-grams, each hashed to 32 bits (stable across processes).
+2. Candidates come from two indexes: MinHash LSH over those 3-grams (MinHash values and the
+   banding for the threshold from datasketch, the bands kept in sorted numpy arrays; finds texts
+   with much in common, e.g. reposts) and an inverted index of *names* (盛恒炉料公司, 上田村 …, read
+   with the endings of ``config/similar.yaml``, plus the subjects the caller extracted). A name
+   found in more than ``rare_name_cases`` open cases names nothing in particular and is skipped.
+3. Each candidate is checked on its signature alone: Jaccard similarity estimated from the MinHash
+   values, containment from it and the two 3-gram counts, the rare names both share, and
+   conflicts (two different names of one kind, or two different subjects given for one field).
+
+Everything needed for a check is in ``signature(text)``: stored beside a case, it rebuilds the
+index at start without reading or normalising texts again. This module knows no database.
+"""
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+from .rules import read_yaml
+
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_NOT_WORD = re.compile(r"[^\w]+")
+_MAGIC = b"SM1"
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_NAME_CORES = (2, 3, 4)   # a name's last characters kept besides the whole (see ``names``)
+_SCHEME = "affine32"   # datasketch's MinHash scheme; part of what a stored signature means
+
+
+@dataclass(frozen=True)
+class SimilarConfig:
+    """Thresholds (defaults documented here, the one place they are set) and the words of
+    ``config/similar.yaml``. The defaults of the five decision thresholds are the best setting
+    of a grid on half A of the labelled pairs, checked on half B (``bench/same_matter_eval.py``:
+    half A precision 0.95, recall 0.69; held-out half B 0.92, 0.63; reposts 1.0, other citizens'
+    complaints about the same subject ≈ 0.3 unless the caller passes extracted ``subjects``)."""
+
+    num_perm: int = 128
+    """MinHash values per text: the Jaccard estimate's standard error is about 0.04 at 0.5."""
+    seed: int = 1
+    """The MinHash permutations. Changing it (or ``num_perm``) invalidates stored signatures."""
+    lsh_threshold: float = 0.5
+    """Jaccard at which the LSH index returns a pair about half the time; below it, candidates
+    come from shared names."""
+    near_jaccard: float = 0.6
+    """This much 3-gram overlap alone is the same matter (a repost with small edits)."""
+    near_containment: float = 0.8
+    """Share of the shorter text's 3-grams found in the other: a shortened repost."""
+    named_jaccard: float = 0.15
+    """Overlap enough when both name the same rare subject (reworded, or another citizen)."""
+    named_containment: float = 0.2
+    """Containment enough when both name the same rare subject."""
+    follow_up_jaccard: float = 0.05
+    """Overlap enough when the new text reads as a follow-up and names the same rare subject."""
+    given_subject_jaccard: float = 0.02
+    """Overlap enough when both carry the same subject given by the caller (the extracted
+    employer, project, estate …): that the caller read it is stronger than a name in the text.
+    Not measured on the labelled pairs (they carry no extracted subjects)."""
+    conflict_override: float = 0.3
+    """Two different names of one kind (or subjects) veto a match below this Jaccard."""
+    rare_name_cases: int = 30
+    """A name in more open cases than this is no evidence (and is not looked up)."""
+    max_candidates: int = 500
+    """At most this many candidates are checked per complaint."""
+    max_name_chars: int = 6
+    min_name_chars: int = 2
+
+    name_endings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    name_breaks: frozenset[str] = frozenset()
+    not_names: frozenset[str] = frozenset()
+    conflict_kinds: frozenset[str] = frozenset()
+    subject_suffixes: tuple[str, ...] = ()
+    follow_up_cues: tuple[str, ...] = ()
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping) -> SimilarConfig:
+        """From the contents of ``config/similar.yaml``; ``thresholds:`` overrides defaults."""
+        known = {f.name for f in fields(cls)}
+        overrides = {k: v for k, v in (raw.get("thresholds") or {}).items() if k in known}
+        unknown = set(raw.get("thresholds") or {}) - known
+        if unknown:
+            raise ValueError(f"similar.yaml: unknown thresholds {sorted(unknown)}")
+        return cls(
+            name_endings={str(k): tuple(str(e) for e in v)
+                          for k, v in (raw.get("name_endings") or {}).items()},
+            name_breaks=frozenset(str(raw.get("name_breaks") or "")),
+            not_names=frozenset(str(w) for w in raw.get("not_names") or ()),
+            conflict_kinds=frozenset(str(w) for w in raw.get("conflict_kinds") or ()),
+            subject_suffixes=tuple(str(w) for w in raw.get("subject_suffixes") or ()),
+            follow_up_cues=tuple(str(w) for w in raw.get("follow_up_cues") or ()),
+            **overrides)
+
+    @classmethod
+    def load(cls, path: Path) -> SimilarConfig:
+        return cls.from_mapping(read_yaml(path))
+
+    def with_thresholds(self, **values) -> SimilarConfig:
+        return replace(self, **values)
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """What the index keeps of a text: MinHash values, 3-gram count, names and subjects."""
+
+    hashvalues: np.ndarray            # uint32, num_perm
+    size: int                         # distinct 3-grams
+    names: frozenset[tuple[str, str]]  # (kind, name)
+    follow_up: bool = False
+
+    def to_bytes(self) -> bytes:
+        names = "\x1f".join(f"{k}\x1e{n}" for k, n in sorted(self.names)).encode("utf-8")
+        head = struct.pack("<3sBIHI", _MAGIC, int(self.follow_up), self.size,
+                           len(self.hashvalues), len(names))
+        return head + self.hashvalues.astype("<u4").tobytes() + names
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Signature:
+        magic, follow_up, size, perms, n = struct.unpack_from("<3sBIHI", data)
+        if magic != _MAGIC:
+            raise ValueError("not a same-matter signature")
+        start = struct.calcsize("<3sBIHI")
+        values = np.frombuffer(data, "<u4", perms, start).astype(np.uint32)
+        text = data[start + 4 * perms:start + 4 * perms + n].decode("utf-8")
+        names = frozenset(tuple(item.split("\x1e", 1)) for item in text.split("\x1f") if item)
+        return cls(values, size, names, bool(follow_up))
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    key: str
+    score: float           # estimated 3-gram Jaccard similarity, 0..1
+    reason: str            # near_duplicate | contained | same_subject | follow_up
+    shared: tuple[str, ...] = ()   # the rare names (or subjects) both have
+
+
+class SignatureMaker:
+    """Text → ``Signature``: normalisation, 3-grams, MinHash, names. Stateless after start."""
+
+    def __init__(self, config: SimilarConfig, normalize: Callable[[str], str] | None = None):
+        self.config = config
+        self.normalize = normalize or (lambda text: text)
+        endings = sorted(((e, kind) for kind, es in config.name_endings.items() for e in es),
+                         key=lambda item: -len(item[0]))
+        self._kind = dict(endings)
+        self._endings = (re.compile("|".join(re.escape(e) for e, _ in endings))
+                         if endings else None)
+        self._cues = (re.compile("|".join(re.escape(c) for c in config.follow_up_cues))
+                      if config.follow_up_cues else None)
+        self._suffixes = tuple(sorted(config.subject_suffixes, key=len, reverse=True))
+        self._org_endings = frozenset(config.subject_suffixes)
+        self._template = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=_as_is,
+                                 scheme=_SCHEME)
+
+    def __call__(self, text: str, subjects: Mapping[str, str] | None = None) -> Signature:
+        text = _URL.sub(" ", self.normalize(text or ""))
+        grams = gram_hashes(_NOT_WORD.sub("", text))
+        minhash = self._template.copy()
+        if len(grams):
+            minhash.update_batch(grams.tolist())
+        names = self.names(text) | self.subject_names(subjects)
+        follow_up = bool(self._cues and self._cues.search(text))
+        return Signature(minhash.hashvalues.astype(np.uint32), len(grams), frozenset(names),
+                         follow_up)
+
+    def names(self, text: str) -> set[tuple[str, str]]:
+        """Names in ``text``: (kind, name). Where a name starts is a guess (承包方华建劳务公司), so
+        the name is kept with its last 2, 3 and 4 characters before the ending as well as
+        whole; a company's name is kept without its ending (华建劳务有限公司 = 华建劳务公司)."""
+        found: set[tuple[str, str]] = set()
+        if self._endings is None:
+            return found
+        cfg = self.config
+        for m in self._endings.finditer(text):
+            start = m.start()
+            while (start > 0 and m.start() - start < cfg.max_name_chars
+                   and text[start - 1].isalnum() and text[start - 1] not in cfg.name_breaks):
+                start -= 1
+            core = text[start:m.start()]
+            if len(core) < cfg.min_name_chars or core.isdigit():
+                continue
+            kind = self._kind[m.group()]
+            ending = "" if m.group() in self._org_endings else m.group()
+            if core + m.group() in cfg.not_names:
+                continue
+            for length in {len(core), *(n for n in _NAME_CORES if n < len(core))}:
+                found.add((kind, core[-length:] + ending))
+        return found
+
+    def subject(self, value: str) -> str:
+        """A subject as compared: normalised, spaces and a company ending dropped."""
+        value = _NOT_WORD.sub("", self.normalize(value or ""))
+        for suffix in self._suffixes:
+            if value.endswith(suffix) and len(value) > len(suffix) + 1:
+                return value[:-len(suffix)]
+        return value
+
+    def subject_names(self, subjects: Mapping[str, str] | None) -> set[tuple[str, str]]:
+        return {(f"subject:{k}", s) for k, v in (subjects or {}).items()
+                if v and (s := self.subject(str(v)))}
+
+
+def _as_is(value: int) -> int:
+    """The 3-grams arrive hashed already (``gram_hashes``)."""
+    return value
+
+
+def gram_hashes(text: str, n: int = 3) -> np.ndarray:
+    """The distinct character ``n``-grams of ``text`` as 32-bit hashes (sorted uint64 array).
+    A gram's code is its code points side by side (21 bits each), mixed by a multiplicative
+    hash: the same in every process, unlike ``hash()``."""
+    if len(text) < n:
+        text = text.ljust(n, "\0") if text else ""
+    if not text:
+        return np.empty(0, np.uint64)
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), "<u4").astype(np.uint64)
+    codes = points[:len(points) - n + 1].copy()
+    for i in range(1, n):
+        codes |= points[i:len(points) - n + 1 + i] << np.uint64(21 * i)
+    with np.errstate(over="ignore"):
+        mixed = (codes * _GOLDEN) >> np.uint64(32)
+    return np.unique(mixed)
+
+
+class _Bands:
+    """LSH banding kept compact: the band hashes of every case in sorted numpy arrays (searched,
+    not scanned), recent additions in small dicts until the arrays are rebuilt. datasketch's own
+    ``MinHashLSH`` keeps a Python set per bucket: ≈ 15 kB per case measured, 1.5 GB for 100,000
+    open cases; this is ≈ 0.3 kB."""
+
+    def __init__(self, bands: int, rows: int, seed: int):
+        self.bands, self.rows = bands, rows
+        rng = np.random.default_rng(seed)
+        self._mix = rng.integers(1, 2**63, size=(bands, rows), dtype=np.uint64) | np.uint64(1)
+        self._sorted = [np.empty(0, np.uint64) for _ in range(bands)]
+        self._slots = [np.empty(0, np.int64) for _ in range(bands)]
+        self._recent: list[dict[int, list[int]]] = [{} for _ in range(bands)]
+        self._recent_count = 0
+
+    def hashes(self, values: np.ndarray) -> np.ndarray:
+        """(n, num_perm) MinHash values → (n, bands) band hashes."""
+        used = values[:, :self.bands * self.rows].astype(np.uint64)
+        parts = used.reshape(len(values), self.bands, self.rows)
+        with np.errstate(over="ignore"):
+            return (parts * self._mix).sum(axis=2, dtype=np.uint64)
+
+    def add(self, slot: int, band_hashes: np.ndarray) -> None:
+        for band, h in enumerate(band_hashes.tolist()):
+            self._recent[band].setdefault(h, []).append(slot)
+        self._recent_count += 1
+
+    def rebuild(self, slots: np.ndarray, band_hashes: np.ndarray) -> None:
+        """Everything again from the live cases (their slots and band hashes)."""
+        for band in range(self.bands):
+            order = np.argsort(band_hashes[:, band], kind="stable")
+            self._sorted[band] = band_hashes[order, band]
+            self._slots[band] = slots[order]
+            self._recent[band] = {}
+        self._recent_count = 0
+
+    @property
+    def pending(self) -> int:
+        return self._recent_count
+
+    def query(self, band_hashes: np.ndarray) -> set[int]:
+        found: set[int] = set()
+        for band, h in enumerate(band_hashes.tolist()):
+            column = self._sorted[band]
+            lo = int(column.searchsorted(np.uint64(h), "left"))
+            hi = int(column.searchsorted(np.uint64(h), "right"))
+            if hi > lo:
+                found.update(self._slots[band][lo:hi].tolist())
+            found.update(self._recent[band].get(h, ()))
+        return found
+
+
+class SameMatterIndex:
+    """Open cases by key; ``find`` returns those about the same matter as a new text.
+
+    Not thread-safe: one writer (or a lock) around ``add``/``remove``/``find``. Memory per open
+    case ≈ 0.5 kB of MinHash values + 0.3 kB of band hashes + its names."""
+
+    def __init__(self, config: SimilarConfig, normalize: Callable[[str], str] | None = None):
+        self.config = config
+        self.make = SignatureMaker(config, normalize)
+        params = MinHashLSH(threshold=config.lsh_threshold, num_perm=config.num_perm)
+        self._bands = _Bands(params.b, params.r, config.seed)
+        self._values = np.zeros((1024, config.num_perm), np.uint32)
+        self._band_hashes = np.zeros((1024, params.b), np.uint64)
+        self._sizes = np.zeros(1024, np.int64)
+        self._keys: list[str | None] = []
+        self._slot: dict[str, int] = {}
+        self._free: list[int] = []
+        self._names: dict[int, frozenset[tuple[str, str]]] = {}
+        self._by_name: dict[tuple[str, str], set[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._slot
+
+    # ---------------------------------------------------------------- building
+
+    def signature(self, text: str, subjects: Mapping[str, str] | None = None) -> bytes:
+        """The bytes to store beside a case (≈ 0.5 kB + its names)."""
+        return self.make(text, subjects).to_bytes()
+
+    def add(self, key: str, text: str, subjects: Mapping[str, str] | None = None) -> None:
+        self.add_signature(key, self.make(text, subjects))
+
+    def add_signature(self, key: str, signature: Signature | bytes) -> None:
+        """Add (or replace) a case from a stored signature: no text needed."""
+        if isinstance(signature, bytes | bytearray | memoryview):
+            signature = Signature.from_bytes(bytes(signature))
+        if len(signature.hashvalues) != self.config.num_perm:
+            raise ValueError("signature made with another num_perm")
+        if key in self._slot:
+            self.remove(key)
+        slot = self._free.pop() if self._free else len(self._keys)
+        if slot == len(self._keys):
+            self._keys.append(None)
+            self._grow(slot + 1)
+        self._keys[slot] = key
+        self._slot[key] = slot
+        self._values[slot] = signature.hashvalues
+        self._sizes[slot] = signature.size
+        band_hashes = self._bands.hashes(signature.hashvalues[None, :])[0]
+        self._band_hashes[slot] = band_hashes
+        self._bands.add(slot, band_hashes)
+        if signature.names:
+            self._names[slot] = signature.names
+            for name in signature.names:
+                self._by_name.setdefault(name, set()).add(key)
+        if self._bands.pending > max(2048, len(self._slot) // 8):
+            self._rebuild_bands()
+
+    def add_many(self, items: Iterable[tuple[str, Signature | bytes]]) -> None:
+        for key, signature in items:
+            self.add_signature(key, signature)
+        self._rebuild_bands()
+
+    def remove(self, key: str) -> None:
+        """Forget a case (closed, merged). Unknown keys are ignored. Its band entries stay
+        until the next rebuild; they point at a free slot and are skipped."""
+        slot = self._slot.pop(key, None)
+        if slot is None:
+            return
+        self._keys[slot] = None
+        self._free.append(slot)
+        for name in self._names.pop(slot, ()):
+            keys = self._by_name.get(name)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_name[name]
+
+    # ---------------------------------------------------------------- checking
+
+    def find(self, text: str, subjects: Mapping[str, str] | None = None, k: int = 5,
+             exclude: Iterable[str] = ()) -> list[Match]:
+        """The open cases about the same matter as ``text``, best first, at most ``k``."""
+        return self.find_signature(self.make(text, subjects), k, exclude)
+
+    def find_signature(self, query: Signature, k: int = 5,
+                       exclude: Iterable[str] = ()) -> list[Match]:
+        excluded = set(exclude)
+        candidates = [key for key in self._candidates(query) if key not in excluded]
+        if not candidates:
+            return []
+        slots = np.fromiter((self._slot[key] for key in candidates), np.int64, len(candidates))
+        jaccards = (self._values[slots] == query.hashvalues).mean(axis=1)
+        matches = [m for key, slot, jaccard in zip(candidates, slots.tolist(), jaccards.tolist(),
+                                                    strict=True)
+                   if (m := self._judge(query, slot, key, jaccard)) is not None]
+        matches.sort(key=lambda m: (-m.score, m.key))
+        return matches[:k]
+
+    def stored(self, key: str) -> Signature:
+        """The signature of an open case, as it would be stored."""
+        slot = self._slot[key]
+        return Signature(self._values[slot].copy(), int(self._sizes[slot]),
+                         self._names.get(slot, frozenset()))
+
+    def compare(self, query: Signature, other: Signature, key: str = "") -> Match | None:
+        """The precise check of one pair: a ``Match`` when they are about the same matter."""
+        jaccard = float(np.mean(query.hashvalues == other.hashvalues))
+        return self._decide(query, other.size, other.names, key, jaccard)
+
+    # ---------------------------------------------------------------- inside
+
+    def _judge(self, query: Signature, slot: int, key: str, jaccard: float) -> Match | None:
+        return self._decide(query, int(self._sizes[slot]), self._names.get(slot, frozenset()),
+                            key, jaccard)
+
+    def _decide(self, query: Signature, size: int, names: frozenset[tuple[str, str]],
+                key: str, jaccard: float) -> Match | None:
+        cfg = self.config
+        smaller = min(query.size, size)
+        common = jaccard / (1 + jaccard) * (query.size + size)
+        containment = min(common / smaller, 1.0) if smaller else 0.0
+        if jaccard < cfg.conflict_override and self._conflict(query.names, names):
+            return None
+        shared = tuple(sorted(name for name in query.names & names if self._rare(name)))
+        plain = tuple(name for _kind, name in shared)
+        if jaccard >= cfg.near_jaccard:
+            return Match(key, jaccard, "near_duplicate", plain)
+        if containment >= cfg.near_containment:
+            return Match(key, jaccard, "contained", plain)
+        if shared:
+            if jaccard >= cfg.named_jaccard or containment >= cfg.named_containment:
+                return Match(key, jaccard, "same_subject", plain)
+            if query.follow_up and jaccard >= cfg.follow_up_jaccard:
+                return Match(key, jaccard, "follow_up", plain)
+            if (jaccard >= cfg.given_subject_jaccard
+                    and any(kind.startswith("subject:") for kind, _name in shared)):
+                return Match(key, jaccard, "same_subject", plain)
+        return None
+
+    def _grow(self, needed: int) -> None:
+        if needed <= len(self._sizes):
+            return
+        capacity = max(needed, 2 * len(self._sizes))
+        for name in ("_values", "_band_hashes", "_sizes"):
+            old = getattr(self, name)
+            new = np.zeros((capacity, *old.shape[1:]), old.dtype)
+            new[:len(old)] = old
+            setattr(self, name, new)
+
+    def _rebuild_bands(self) -> None:
+        slots = np.fromiter(self._slot.values(), np.int64, len(self._slot))
+        self._bands.rebuild(slots, self._band_hashes[slots])
+
+    def _rare(self, name: tuple[str, str]) -> bool:
+        return len(self._by_name.get(name, ())) <= self.config.rare_name_cases
+
+    def _candidates(self, query: Signature) -> set[str]:
+        band_hashes = self._bands.hashes(query.hashvalues[None, :])[0]
+        keys = self._keys
+        found = {key for slot in self._bands.query(band_hashes)
+                 if (key := keys[slot]) is not None}
+        for name in query.names:
+            named = self._by_name.get(name)
+            if named and len(named) <= self.config.rare_name_cases:
+                found.update(named)
+        if len(found) > self.config.max_candidates:
+            found = set(sorted(found)[:self.config.max_candidates])
+        return found
+
+    def _conflict(self, a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) -> bool:
+        """Different names of one kind on both sides, none part of another: two subjects."""
+        if not a or not b:
+            return False
+        kinds = self.config.conflict_kinds
+        by_kind_a: dict[str, set[str]] = {}
+        by_kind_b: dict[str, set[str]] = {}
+        for kind, name in a:
+            by_kind_a.setdefault(kind, set()).add(name)
+        for kind, name in b:
+            by_kind_b.setdefault(kind, set()).add(name)
+        for kind in by_kind_a.keys() & by_kind_b.keys():
+            if not (kind in kinds or kind.startswith("subject:")):
+                continue
+            names_a, names_b = by_kind_a[kind], by_kind_b[kind]
+            if names_a & names_b:
+                continue
+            if any(x in y or y in x for x in names_a for y in names_b):
+                continue
+            return True
+        return False
+
+
+def load_index(config_dir: Path, normalize: Callable[[str], str] | None = None,
+               **thresholds) -> SameMatterIndex:
+    """An empty index with the words of ``config_dir/similar.yaml`` (and any thresholds)."""
+    config = SimilarConfig.load(config_dir / "similar.yaml")
+    if thresholds:
+        config = config.with_thresholds(**thresholds)
+    return SameMatterIndex(config, normalize)
