@@ -13,8 +13,8 @@ while the web is being used.
    the dashboard (its numbers are kept a minute; also measured counted afresh, a new period
    each request): p50 and p95 (target p95 ≤ 150 ms).
 4. Citizens file complete complaints over the fake Bot API: updates/s with the web idle, then
-   with a staff member's browser loading pages one after the other the whole time (target:
-   ≥ 80 % of the idle figure).
+   while staff open the worklist and dashboard pages at ``--web-rate`` pages a second (default
+   5, a busy office; 0: back to back) (target: ≥ 80 % of the idle figure).
 """
 from __future__ import annotations
 
@@ -191,7 +191,8 @@ async def citizens_round(tg: FakeTelegram, first: int, n: int) -> float:
     return n * len(WAGES) / (time.perf_counter() - start)
 
 
-async def bench(db: str, n_cases: int, n_requests: int, n_citizens: int) -> None:
+async def bench(db: str, n_cases: int, n_requests: int, n_citizens: int,
+                web_rate: float) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="web_bench_"))
     if db == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
@@ -240,12 +241,17 @@ async def bench(db: str, n_cases: int, n_requests: int, n_citizens: int) -> None
                 loaded = 0
 
                 async def browse() -> None:
+                    """Staff opening pages at ``web_rate`` a second (0: back to back)."""
                     nonlocal loaded
                     paths = [p for p in pages.values() if not callable(p)]
+                    start = time.monotonic()
                     while not stop.is_set():
                         async with http.get(paths[loaded % len(paths)]) as resp:
                             await resp.read()
                         loaded += 1
+                        if web_rate:
+                            await asyncio.sleep(max(0.0, start + loaded / web_rate
+                                                    - time.monotonic()))
 
                 browser = asyncio.create_task(browse())
                 t1 = time.perf_counter()
@@ -271,9 +277,11 @@ async def main() -> None:
     p.add_argument("--requests", type=int, default=200)
     p.add_argument("--citizens", type=int, default=100)
     p.add_argument("--db", default="both", choices=["sqlite", "postgresql", "both"])
+    p.add_argument("--web-rate", type=float, default=5.0,
+                   help="pages a second staff open while citizens file (0: back to back)")
     a = p.parse_args()
     for db in (["sqlite", "postgresql"] if a.db == "both" else [a.db]):
-        await bench(db, a.cases, a.requests, a.citizens)
+        await bench(db, a.cases, a.requests, a.citizens, a.web_rate)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Outgoing
 from bot.conversations import (
@@ -30,7 +31,7 @@ from config.settings import Settings
 from nlp import load_classifier
 from nlp.api import Classifier
 from nlp.extract import Extractor
-from storage.db import create_engine, session_factory, write_gate
+from storage.db import SQLITE_PREFIX, create_engine, session_factory, write_gate
 from storage.migrate import upgrade
 
 # Something served beside the chat on the same app (the web workspace): it gets the app and
@@ -43,8 +44,17 @@ class App:
     settings: Settings
     db: AsyncEngine
     engine: Engine
+    # For pages and reports that only read: on SQLite their own connections, whose
+    # transactions never take the write lock (the bot's writers are not held up).
+    reader: AsyncEngine | None = None
+
+    @property
+    def reads(self) -> async_sessionmaker[AsyncSession]:
+        return session_factory(self.reader or self.db)
 
     async def close(self) -> None:
+        if self.reader is not None:
+            await self.reader.dispose()
         await self.db.dispose()
 
 
@@ -95,4 +105,6 @@ async def build_app(settings: Settings, *, migrate: bool = True,
                     classifier=source, settings=settings, registry=registry(),
                     extractor=Extractor(catalog.vocabulary),
                     on_outgoing=on_outgoing, write_gate=write_gate(settings.database_url))
-    return App(settings=settings, db=db, engine=engine)
+    reader = (create_engine(settings.database_url, reading=True)
+              if settings.database_url.startswith(SQLITE_PREFIX) else None)
+    return App(settings=settings, db=db, engine=engine, reader=reader)

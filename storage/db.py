@@ -13,22 +13,23 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 SQLITE_PREFIX = "sqlite+aiosqlite:///"
 
 
-def create_engine(url: str, **kwargs) -> AsyncEngine:
+def create_engine(url: str, *, reading: bool = False, **kwargs) -> AsyncEngine:
     """An async engine for ``url``. SQLite: folder created, WAL, foreign keys, write transactions
-    that take the write lock up front (so concurrent chats queue instead of failing)."""
+    that take the write lock up front (so concurrent chats queue instead of failing); with
+    ``reading``, transactions that only read and never block the writers (WAL)."""
     if url.startswith(SQLITE_PREFIX):
         path = url[len(SQLITE_PREFIX):].partition("?")[0]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_async_engine(url, **kwargs)
-        _sqlite_pragmas(engine)
+        _sqlite_pragmas(engine, "BEGIN" if reading else "BEGIN IMMEDIATE")
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
 
 
-def _sqlite_pragmas(engine: AsyncEngine) -> None:
+def _sqlite_pragmas(engine: AsyncEngine, begin: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -41,7 +42,7 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
 
 def dialect_of(session: AsyncSession) -> str:

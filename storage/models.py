@@ -38,7 +38,9 @@ class Case(SQLModel, table=True):
     """One complaint (信访件)."""
 
     # the worklist: a department's waiting cases, longest waiting first
-    __table_args__ = (Index("ix_case_department_waiting_since", "department", "waiting_since"),)
+    __table_args__ = (Index("ix_case_waiting_since", "waiting_since", "id"),
+                      Index("ix_case_department_waiting_since", "department", "waiting_since",
+                            "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, index=True, max_length=32)
@@ -67,7 +69,7 @@ class Case(SQLModel, table=True):
     leader_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     # Since when the case waits for the offices (the traffic light's clock): its registration,
     # a send-back, a review request; None while it waits for nobody.
-    waiting_since: datetime | None = Field(default=None, index=True)
+    waiting_since: datetime | None = None
     # Where it came from: "chat", or "open311:<client>" for the open API
     source: str = Field(default="chat", max_length=64, sa_column_kwargs={"server_default": "chat"})
     lat: float | None = None

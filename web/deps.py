@@ -59,7 +59,7 @@ class Web:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reading (no write lock taken)."""
-        async with self.app.engine.sessions() as session:
+        async with self.app.reads() as session:
             yield session
 
     @asynccontextmanager

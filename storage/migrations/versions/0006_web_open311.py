@@ -37,10 +37,9 @@ def upgrade() -> None:
                                       server_default='chat', nullable=False))
         batch_op.add_column(sa.Column('lat', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('lon', sa.Float(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_case_waiting_since'), ['waiting_since'],
-                              unique=False)
+        batch_op.create_index('ix_case_waiting_since', ['waiting_since', 'id'], unique=False)
         batch_op.create_index('ix_case_department_waiting_since',
-                              ['department', 'waiting_since'], unique=False)
+                              ['department', 'waiting_since', 'id'], unique=False)
     with op.batch_alter_table('casedeadline', schema=None) as batch_op:
         batch_op.create_index('ix_casedeadline_passed',
                               ['due_at', 'kind', 'stopped_at', 'paused_at'], unique=False)
@@ -73,7 +72,7 @@ def downgrade() -> None:
         batch_op.drop_column('email')
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_index('ix_case_department_waiting_since')
-        batch_op.drop_index(batch_op.f('ix_case_waiting_since'))
+        batch_op.drop_index('ix_case_waiting_since')
         batch_op.drop_column('lon')
         batch_op.drop_column('lat')
         batch_op.drop_column('source')
