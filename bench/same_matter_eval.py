@@ -92,7 +92,7 @@ class Evaluation:
         self.candidate: dict[tuple[str, str], bool] = {}
         for a, b, _same, _why in self.pairs:
             earlier, later = sorted((a, b))
-            found = self.index._candidates(self.signatures[later])
+            found = self.index.candidates(self.signatures[later])
             self.candidate[(a, b)] = earlier in found
 
     def predict(self, config: SimilarConfig, a: str, b: str) -> bool:
