@@ -79,8 +79,10 @@ class ComplaintClassifier:
 
     def decide(self, doc: Document, model: LinearModel | None = None) -> Decision:
         whole = f"{doc.title}。{doc.text}" if doc.title else doc.text
-        # a short message (a chat line, a subject line) is scored by the short-input model
-        model = (model or self.model).for_length(len(whole))
+        # a short message (a chat line, a subject line) is scored by the short-input model,
+        # its probabilities mixed with the full-text model's (``short_mix`` of them)
+        full = model or self.model
+        model = full.for_length(len(whole))
 
         # the character pairs of title and text, as codes (see pairs.py): features of the
         # model, and (sorted: searched faster) they narrow the search for keywords and flags
@@ -94,10 +96,16 @@ class ComplaintClassifier:
 
         # 1. learned weights: probabilities over the categories of the training data
         x = model.vector_of(doc.title_tokens, doc.text_tokens, text_pairs, title_pairs)
+        probs = {}
         if len(x[0]):
             probs = dict(zip(model.classes, model.probabilities(model.scores(x)), strict=False))
-        else:
-            probs = {}
+        if model is not full and full.short_mix > 0 and doc.title_tokens:
+            xf = full.vector_of(doc.title_tokens, doc.text_tokens, text_pairs, title_pairs)
+            if len(xf[0]):
+                m = full.short_mix if probs else 1.0
+                pf = full.probabilities(full.scores(xf))
+                probs = {c: (1 - m) * probs.get(c, 0.0) + m * p
+                         for c, p in zip(full.classes, pf, strict=False)}
         # 2. hand-written keywords, for all fifteen categories and the fine levels
         hits = self.keywords.match(whole, grams)
         per_level1: dict[str, float] = {}

@@ -64,7 +64,8 @@ class LinearModel:
     def __init__(self, classes: list[str], bias: list[float], words: list[str], table,
                  temperature: float = 1.0, title_weight: int = 3, meta: dict | None = None,
                  norm: str = "joint", short: LinearModel | None = None, short_chars: int = 0,
-                 title_bias: list[float] | None = None, title_share: float = 0.0):
+                 title_bias: list[float] | None = None, title_share: float = 0.0,
+                 short_mix: float = 0.0):
         """``words``: the features; ``table``: one row per feature, [idf, w_class0, w_class1, …]."""
         words = list(words)
         table = np.asarray(table, dtype=np.float64).reshape(len(words), len(classes) + 1)
@@ -80,6 +81,7 @@ class LinearModel:
         self.norm = norm                   # "joint": one L2 norm; "per_block": each block apart
         self.short = short                 # the model for short input, or None
         self.short_chars = short_chars
+        self.short_mix = short_mix         # this model's share of a short titled message's score
         self.title_bias = title_bias
         self.title_share = title_share     # the title block's share of the score
         self._untitled_scale = 1.0 / (1.0 - title_share)
@@ -214,7 +216,8 @@ class LinearModel:
         header = {"format": FORMAT, **self._header()}
         files = self._files()
         if self.short is not None:
-            header.update(short_chars=self.short_chars, short=self.short._header())
+            header.update(short_chars=self.short_chars, short_mix=self.short_mix,
+                          short=self.short._header())
             files.update(self.short._files("short/"))
         files = {"model.json": json.dumps(header, ensure_ascii=False, indent=1).encode("utf-8"),
                  **files}
@@ -246,6 +249,7 @@ class LinearModel:
         model = part(header)
         if header.get("short"):
             model.short, model.short_chars = part(header["short"], "short/"), header["short_chars"]
+            model.short_mix = float(header.get("short_mix", 0.0))
         return model
 
     @classmethod

@@ -32,6 +32,10 @@ SHORT_TEMPERATURE = 2.5
 # and weights 0.1–0.2 (all within 0.001 of each other)
 LOWRANK = 0.125
 SHORT_CHARS = 80           # input of at most this many characters is scored by the short model
+# a short message with a title (a subject line and a line or two) is scored by both models,
+# their probabilities averaged: the full-text model learned titles as titles, the short model
+# the short forms of messages. Untitled short input (a chat line) is the short model's alone
+SHORT_MIX = 0.5
 # short input has few features: stronger regularisation (C) and naive-Bayes smoothing (alpha)
 # rank the right category among the first three more often (first 60 characters, titles)
 SHORT_PARAMS = {"C": 0.25, "alpha": 1.0, "min_df": 3, "title_weight": 1, "title_share": 0.0,
@@ -163,6 +167,7 @@ def fit(pairs: list[tuple[list[str], list[str]]], labels: list[str], *, C: float
         model.short = fit(*short, calibrate=calibrate, seed=seed, **SHORT_PARAMS)
         model.short.meta["used_for"] = f"input of at most {short_chars} characters"
         model.short_chars = short_chars
+        model.short_mix = SHORT_MIX
     if calibrate and len(labels) >= 50:
         model.temperature = _calibrate(pairs, labels, C=C, alpha=alpha, min_df=min_df,
                                        title_weight=title_weight, title_share=title_share,

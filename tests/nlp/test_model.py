@@ -26,6 +26,7 @@ def small_model(short: bool = True) -> LinearModel:
         model.short = LinearModel(CLASSES, [0.0, 0.1, 0.2], WORDS[:4], table[:4, :], 3.0,
                                   title_weight=1, norm="per_block")
         model.short_chars = 80
+        model.short_mix = 0.5
     return model
 
 
@@ -84,12 +85,35 @@ def test_binary_model_round_trips(tmp_path):
         assert b.words == a.words and b.classes == a.classes and b.title_weight == a.title_weight
         assert np.allclose(b._weights, a._weights, rtol=1e-6) and np.allclose(b._idf, a._idf)
         assert b.temperature == a.temperature and b.bias == a.bias
-    assert loaded.short_chars == 80 and loaded.meta == {"note": "测试"}
+    assert loaded.short_chars == 80 and loaded.short_mix == 0.5 and loaded.meta == {"note": "测试"}
     assert loaded.title_bias == model.title_bias and loaded.title_share == model.title_share
     doc = (["拖欠", "工资"], ["学校", "拖欠", "工资"])
     assert np.allclose(loaded.scores(loaded.vector_of(*doc)), model.scores(model.vector_of(*doc)))
     want = model.keywords(1, 3)
     assert loaded.keywords(1, 3) == [(w, pytest.approx(v, rel=1e-6)) for w, v in want]
+
+
+def test_short_titled_message_averages_the_two_models(classifier):
+    """A short message with a title is scored by the short-input and the full-text model, their
+    probabilities mixed (``short_mix`` the full model's share); without a title, by the short
+    model alone."""
+    model = small_model()
+
+    def probs(m, doc):
+        return np.array(m.probabilities(m.scores(m.vector_of(doc.title_tokens, doc.text_tokens))))
+
+    titled = classifier.prepare("学校拖欠工资", "物业")
+    assert titled.title_tokens and len(titled.title + titled.text) < model.short_chars
+    want = 0.5 * probs(model.short, titled) + 0.5 * probs(model, titled)
+    got = classifier.decide(titled, model).model_probabilities
+    assert list(got) == CLASSES and np.allclose(list(got.values()), want)
+    assert not np.allclose(want, probs(model.short, titled))
+    untitled = classifier.prepare("学校拖欠工资")
+    got = classifier.decide(untitled, model).model_probabilities
+    assert np.allclose(list(got.values()), probs(model.short, untitled))
+    model.short_mix = 0.0
+    got = classifier.decide(titled, model).model_probabilities
+    assert np.allclose(list(got.values()), probs(model.short, titled))
 
 
 def test_model_without_features_or_short_model_round_trips(tmp_path):
@@ -122,7 +146,7 @@ def test_shipped_model_is_the_binary_format():
 
     model = LinearModel.load(MODEL_PATH)
     assert MODEL_PATH.name.endswith(".tar.gz")
-    assert model.short is not None and model.short_chars > 0
+    assert model.short is not None and model.short_chars > 0 and model.short_mix > 0
     assert len(model.keywords(0, 5)) == 5
 
 
