@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Query
 from sqlalchemy import String, cast, func
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -98,6 +99,10 @@ def conditions(f: Filters, staff: Staff, rules: DeadlineRules, now: datetime) ->
     return where
 
 
+# What a list row shows; the rest of a case (its text, answers …) is read when opened.
+LISTED = (defer(Case.description), defer(Case.answers), defer(Case.evidence))
+
+
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -115,7 +120,7 @@ async def find(session: AsyncSession, f: Filters, staff: Staff, rules: DeadlineR
     where = conditions(f, staff, rules, now)
     total = (await session.exec(select(func.count()).select_from(Case).where(*where))).one()
     stmt = (select(Case).where(*where).order_by(*ordering(f))
-            .offset(max(0, page - 1) * size).limit(size))
+            .options(*LISTED).offset(max(0, page - 1) * size).limit(size))
     return list((await session.exec(stmt)).all()), int(total)
 
 
