@@ -14,7 +14,8 @@ while the web is being used.
    each request): p50 and p95 (target p95 ≤ 150 ms).
 4. Citizens file complete complaints over the fake Bot API: updates/s with the web idle, then
    while staff open the worklist and dashboard pages at ``--web-rate`` pages a second (default
-   5, a busy office; 0: back to back) (target: ≥ 80 % of the idle figure).
+   5, a busy office; 0: back to back) (target: ≥ 80 % of the idle figure). ``--web-apart``
+   serves the web as its own process (``main.py web``) instead of beside the bot.
 """
 from __future__ import annotations
 
@@ -135,9 +136,9 @@ def leaders_config(folder: Path) -> Path:
     return target
 
 
-async def spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
+async def spawn(env: dict[str, str], mode: str = "telegram") -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "main.py", "telegram", cwd=ROOT, env=env,
+        sys.executable, "main.py", mode, cwd=ROOT, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
 
 
@@ -195,7 +196,7 @@ async def citizens_round(tg: FakeTelegram, first: int, n: int) -> float:
 
 
 async def bench(db: str, n_cases: int, n_requests: int, n_citizens: int,
-                web_rate: float) -> None:
+                web_rate: float, apart: bool) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="web_bench_"))
     if db == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
@@ -220,7 +221,11 @@ async def bench(db: str, n_cases: int, n_requests: int, n_citizens: int,
                        HUIYIN_SEND_PER_SECOND="0", HUIYIN_SEND_PRIVATE_PER_SECOND="0",
                        HUIYIN_SEND_GROUP_PER_MINUTE="0", HUIYIN_WEB_LISTEN=f"127.0.0.1:{port}",
                        HUIYIN_WEB_SECRET="bench", HUIYIN_CONFIG_DIR=str(leaders_config(tmp)))
-            proc = await spawn(env)
+            if apart:   # the web as its own process (main.py web), the bot without it
+                procs = [await spawn({**env, "HUIYIN_WEB_LISTEN": ""}),
+                         await spawn(env, "web")]
+            else:       # as make run: the web beside the bot, in its process
+                procs = [await spawn(env)]
             try:
                 await wait_http(base)
                 await tg.wait_until(lambda: tg.commands, 180, "the bot to start")
@@ -266,8 +271,9 @@ async def bench(db: str, n_cases: int, n_requests: int, n_citizens: int,
                 print(f"  bot alone {alone:.1f} updates/s; while the web served {rate:.1f} "
                       f"pages/s: {busy:.1f} updates/s = {busy / alone:.0%}", flush=True)
             finally:
-                proc.terminate()
-                await proc.wait()
+                for proc in procs:
+                    proc.terminate()
+                    await proc.wait()
     finally:
         if admin is not None:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -282,9 +288,11 @@ async def main() -> None:
     p.add_argument("--db", default="both", choices=["sqlite", "postgresql", "both"])
     p.add_argument("--web-rate", type=float, default=5.0,
                    help="pages a second staff open while citizens file (0: back to back)")
+    p.add_argument("--web-apart", action="store_true",
+                   help="serve the web as its own process (main.py web), not beside the bot")
     a = p.parse_args()
     for db in (["sqlite", "postgresql"] if a.db == "both" else [a.db]):
-        await bench(db, a.cases, a.requests, a.citizens, a.web_rate)
+        await bench(db, a.cases, a.requests, a.citizens, a.web_rate, a.web_apart)
 
 
 if __name__ == "__main__":
