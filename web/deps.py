@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from limits import parse as parse_limit
 from limits.aio.storage import MemoryStorage
@@ -121,11 +121,3 @@ def current_staff(request: Request, web: Web = Depends(get_web)) -> Staff:
         request.session.clear()
         raise NotSignedIn()
     return staff
-
-
-def require(role: Role) -> Callable[[Staff], Staff]:
-    def check(staff: Staff = Depends(current_staff)) -> Staff:
-        if role not in staff.roles:
-            raise HTTPException(status_code=403)
-        return staff
-    return check
