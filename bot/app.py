@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,7 +49,7 @@ class App:
     # transactions never take the write lock (the bot's writers are not held up).
     reader: AsyncEngine | None = None
 
-    @property
+    @cached_property
     def reads(self) -> async_sessionmaker[AsyncSession]:
         return session_factory(self.reader or self.db)
 

@@ -132,6 +132,12 @@ class Catalog:
             comment_max_chars=int(raw.get("comment_max_chars", 500)),
             weights={k: float(v) for k, v in (raw.get("satisfaction_weights") or {}).items()})
 
+    def hides_identity(self, case) -> bool:
+        """Whether staff may not see who filed ``case``: it is anonymous, or its department
+        is confidential (``departments.yaml``)."""
+        dep = self.departments.get(case.department)
+        return case.anonymous or (dep is not None and dep.confidential)
+
     def department_name(self, key: str) -> str:
         dep = self.departments.get(key)
         return dep.name if dep else key

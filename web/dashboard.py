@@ -39,14 +39,14 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from bot.conversations.render import local_time, mask_phone
+from bot.conversations.render import local_time
 from bot.conversations.report import LIGHT_COLOURS, chinese_charts, percent
 from cases import glance, stats
 from cases.deadlines import local_date
 from cases.stats import Ratio
 from web.deps import Staff, Web
 from web.query import Filters, FiltersDep, all_matching, day
-from web.workspace import StaffDep, WebDep, render, shows_full_phone
+from web.workspace import StaffDep, WebDep, citizen_shown, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -451,15 +451,12 @@ async def case_sheet(web: Web, who: Staff, f: Filters) -> Sheet:
         ids = [c.id for c in found]
         for i in range(0, len(ids), 500):
             running.update(await glance.running_of(session, ids[i:i + 500]))
-    full = shows_full_phone(web, list(who.roles))
-    hidden_word, no_phone = catalog.texts.staff_hidden, catalog.texts.phone_not_given
+    no_phone = catalog.texts.phone_not_given
     rows = []
     for case in found:
         light = glance.light_of(case, now, rules)
         nxt = glance.next_deadline(running.get(case.id, []), now, rules, for_citizen=False)
-        dep = catalog.departments.get(case.department)
-        hidden = case.anonymous or (dep is not None and dep.confidential)
-        phone = (case.phone or no_phone) if full else mask_phone(case.phone, no_phone)
+        name, phone = citizen_shown(web, case, list(who.roles), no_phone)
         rows.append([
             case.number, local_time(case.created_at),
             " › ".join(p for p in (case.level1, case.level2, case.level3) if p),
@@ -468,8 +465,7 @@ async def case_sheet(web: Web, who: Staff, f: Filters) -> Sheet:
             t[f"light_{light.colour}"] if light else "", light.days if light else None,
             f"{rules.label(nxt.kind)} {glance.last_day(nxt)}" if nxt else "",
             case.location, case.since,
-            hidden_word if hidden else (case.name or ""),
-            hidden_word if hidden else phone,
+            name, phone,
             ", ".join(catalog.flag_label(x) for x in case.flags),
             case.description])
     header = [t.col_number, t.field_filed, t.col_category, t.col_department, t.col_status,

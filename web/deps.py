@@ -67,12 +67,8 @@ class Web:
         """One write transaction, queued with the bot's (SQLite has one writer), with a
         ``Scope`` for presenters; the messages it collects are queued in the outbox in the
         same transaction and handed to the delivery hook after commit."""
-        engine = self.app.engine
-        async with engine.transaction() as session:
-            scope = engine.scope(session, self.clock())
+        async with self.app.engine.working(self.clock()) as scope:
             yield scope
-            if scope.out and engine.on_outgoing is not None:
-                await engine.on_outgoing(session, scope.out)
         if scope.out and self.deliver is not None:
             result = self.deliver(scope.out)
             if inspect.isawaitable(result):

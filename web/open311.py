@@ -951,8 +951,7 @@ async def describe_cases(web: Web, config: Open311, session: AsyncSession,
         media = {}
     out = []
     for case in found:
-        dep = catalog.departments.get(case.department)
-        hidden = case.anonymous or (dep is not None and dep.confidential)
+        hidden = catalog.hides_identity(case)
         mask = Masker(case.name)
         service = config.service_of(case)
         closed = config.is_closed(case.status)

@@ -10,12 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bot.conversations import staff
+from bot.conversations import presenters, staff
 from bot.conversations.flow import Scope
 from bot.conversations.render import category_of, mask_phone
 from cases import glance
 from cases.lifecycle import Action, CaseStatus, Role, TransitionRefused
-from cases.service import Stale
 from nlp.api import Flag
 from storage import cases, repo
 from storage.models import Attachment, Case
@@ -89,36 +88,44 @@ def shows_full_phone(web: Web, roles: list[Role]) -> bool:
     return any(r.value in wanted for r in roles)
 
 
+def citizen_shown(web: Web, case: Case, roles: list[Role], missing: str) -> tuple[str, str]:
+    """(name, phone) as these roles may see them: hidden for an anonymous or confidential
+    case, the phone masked unless a role needs it whole; ``missing`` for a phone not given."""
+    t = web.catalog.texts
+    if web.catalog.hides_identity(case):
+        return t.staff_hidden, t.staff_hidden
+    if shows_full_phone(web, roles):
+        return case.name or "", case.phone or missing
+    return case.name or "", mask_phone(case.phone, missing or t.phone_not_given)
+
+
 async def case_view(web: Web, scope: Scope, case: Case, who: Staff) -> dict:
     catalog, rules, now = web.catalog, web.catalog.deadlines, scope.now
     roles = scope.casework.access.roles_of(who.user_id, case)
     lifecycle = catalog.lifecycle
-    dep = catalog.departments.get(case.department)
-    hidden = case.anonymous or (dep is not None and dep.confidential)
-    phone = (case.phone or "") if shows_full_phone(web, roles) else mask_phone(
-        case.phone, scope.texts.phone_not_given)
+    name, phone = citizen_shown(web, case, roles, "")
     events = []
     for ev in await repo.events_of_case(scope.session, case_id=case.id):
         role = lifecycle.role_label(ev.role) if ev.role else ""
         events.append({"at": ev.at, "action": lifecycle.action_label(ev.action)
                        if ev.action in lifecycle.labels["actions"] else
                        catalog.lifecycle.event_notes.get(ev.action, ev.action),
-                       "role": role, "note": ev.note, "fields": readable_fields(web, ev.fields),
+                       "role": role, "note": ev.note,
+                       "fields": [(lifecycle.field_labels.get(k, k),
+                                   presenters.field_words(lifecycle, k, v))
+                                  for k, v in (ev.fields or {}).items()],
                        "status": lifecycle.status_label(ev.to_status) if ev.to_status else ""})
     running = await cases.running_deadlines(scope.session, case_id=case.id)
     attachments = await repo.attachments_of(scope.session, case_id=case.id)
     others = [c for c in await repo.other_cases_of_citizen(scope.session, case=case)
               if who.sees(c)]
-    question_rules = catalog.rules_for(case.level1, case.level2, case.level3)
-    answers = [(q.label, case.answers[q.key]) for q in question_rules.questions
-               if case.answers.get(q.key)]
     return {"case": case, "roles": [lifecycle.role_label(r) for r in roles],
             "category": category_of(case), "department": catalog.department_name(case.department),
             "status": lifecycle.status_label(case.status),
             "light": glance.light_of(case, now, rules),
-            "citizen": scope.texts.staff_hidden if hidden else (case.name or ""),
-            "phone": scope.texts.staff_hidden if hidden else phone,
-            "flags": [catalog.flag_label(f) for f in case.flags], "answers": answers,
+            "citizen": name, "phone": phone,
+            "flags": [catalog.flag_label(f) for f in case.flags],
+            "answers": presenters.answers_of(catalog, case),
             "events": events, "attachments": attachments,
             "others": [{"number": c.number, "category": category_of(c), "filed": c.created_at,
                         "status": lifecycle.status_label(c.status)} for c in others],
@@ -126,18 +133,6 @@ async def case_view(web: Web, scope: Scope, case: Case, who: Staff) -> dict:
                         "paused": d.paused_at is not None, "overdue": d.due_at <= now}
                        for d in running],
             "forms": action_forms(scope, case, roles)}
-
-
-def readable_fields(web: Web, fields: dict | None) -> list[tuple[str, str]]:
-    lifecycle = web.catalog.lifecycle
-    out = []
-    for key, value in (fields or {}).items():
-        if key == "outcome" and value in lifecycle.outcomes:
-            value = lifecycle.outcomes[value].label
-        elif key == "rating" and value in lifecycle.ratings:
-            value = lifecycle.ratings[value].label
-        out.append((lifecycle.field_labels.get(key, key), str(value)))
-    return out
 
 
 def action_forms(scope: Scope, case: Case, roles: list[Role]) -> list[dict]:
@@ -163,12 +158,18 @@ def action_forms(scope: Scope, case: Case, roles: list[Role]) -> list[dict]:
     return out
 
 
-@router.get("/cases/{number}", response_class=HTMLResponse)
-async def case_page(request: Request, number: str, web: WebDep, who: StaffDep):
+async def show_case(request: Request, web: Web, who: Staff, number: str, *,
+                    http_status: int = 200, problem: str | None = None) -> HTMLResponse:
     async with web.reading() as session:
         case = await visible_case(web, session, number, who)
         view = await case_view(web, web.app.engine.scope(session, web.clock()), case, who)
-    return render(web, request, "case.html", who, **view)
+    return render(web, request, "case.html", who, http_status=http_status,
+                  problems=[problem] if problem else [], **view)
+
+
+@router.get("/cases/{number}", response_class=HTMLResponse)
+async def case_page(request: Request, number: str, web: WebDep, who: StaffDep):
+    return await show_case(request, web, who, number)
 
 
 @router.post("/cases/{number}/act/{action}", response_class=HTMLResponse)
@@ -177,8 +178,7 @@ async def act(request: Request, number: str, action: str, web: WebDep, who: Staf
     data = await request.form()
     if not csrf_ok(form):
         raise HTTPException(status_code=403)
-    problems: list[str] = []
-    status = 200
+    problem, status = None, 422        # an input missing or refused
     async with web.writing() as scope:
         case = await visible_case(web, scope.session, number, who)
         roles = scope.casework.access.roles_of(who.user_id, case)
@@ -194,36 +194,23 @@ async def act(request: Request, number: str, action: str, web: WebDep, who: Staf
         try:
             if version != case.version:
                 raise scope.casework.stale(case)
-            while (name := staff.missing(scope, step, case)) is not None:
+            while problem is None and (name := staff.missing(scope, step, case)) is not None:
                 value = str(data.get(name, "")).strip()
                 label = scope.catalog.lifecycle.field_labels[name]
                 problem = (web.t("input_missing", label=label) if not value
                            else staff.take_input(scope, case, step, name, value))
-                if problem:
-                    problems.append(problem)
-                    break
-            if not problems:
+            if problem is None:
                 await staff.carry_out(scope, case, step, user_id=who.user_id,
                                       who=web.t("actor", role=scope.catalog.lifecycle
                                                 .role_label(step["role"])),
                                       here=None)
-        except Stale as exc:
-            problems.append(str(exc))
-            status = 409
-        except TransitionRefused as exc:
-            problems.append(str(exc))
-            status = 409
-        if problems:
-            scope.out.clear()
-    if not problems:
-        request.session["flash"] = web.t("done", action=web.catalog.lifecycle.action_label(action),
-                                         number=case.number)
-        return RedirectResponse(f"/cases/{case.number}", status_code=303)
-    async with web.reading() as session:
-        case = await visible_case(web, session, number, who)
-        view = await case_view(web, web.app.engine.scope(session, web.clock()), case, who)
-    return render(web, request, "case.html", who, http_status=status if status != 200 else 422,
-                  problems=problems, **view)
+        except TransitionRefused as exc:   # a stale version too (Stale): nothing was written
+            problem, status = str(exc), 409
+    if problem is not None:
+        return await show_case(request, web, who, number, http_status=status, problem=problem)
+    request.session["flash"] = web.t("done", action=web.catalog.lifecycle.action_label(action),
+                                     number=case.number)
+    return RedirectResponse(f"/cases/{case.number}", status_code=303)
 
 
 # ---------------------------------------------------------------- attachments

@@ -131,6 +131,17 @@ class Engine:
             async with self._write_gate, self.sessions() as session, session.begin():
                 yield session
 
+    @asynccontextmanager
+    async def working(self, now: datetime | None = None):
+        """A ``Scope`` in its own write transaction, for work that is not a chat event (the
+        scheduler's jobs, the web): the messages it collects go to ``on_outgoing`` in that same
+        transaction."""
+        async with self.transaction() as session:
+            scope = self.scope(session, now)
+            yield scope
+            if scope.out and self.on_outgoing is not None:
+                await self.on_outgoing(session, scope.out)
+
     def scope(self, session: AsyncSession, now: datetime | None = None) -> Scope:
         """What presenters need outside a chat event (e.g. the scheduler's jobs)."""
         return Scope(self.catalog, self.settings, self.casework, session, now or self.clock())

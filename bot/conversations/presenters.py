@@ -14,9 +14,9 @@ from bot.conversations.render import category_of, esc, local_time, mask_phone, s
 from cases import glance
 from cases.deadlines import DeadlineRules
 from cases.glance import Light
-from cases.lifecycle import Action, CaseStatus, Role
+from cases.lifecycle import Action, CaseStatus, Lifecycle, Role
 from cases.service import STAFF_ROLES, Done
-from config.catalog import Texts
+from config.catalog import Catalog, Texts
 from storage import cases, repo
 from storage.models import Case, CaseDeadline, CaseEvent
 
@@ -62,12 +62,17 @@ def event_words(scope: Scope, event: CaseEvent) -> str | None:
         return None
     values = _Blank()
     for key, value in (event.fields or {}).items():
-        if key == "outcome" and value in lifecycle.outcomes:
-            value = lifecycle.outcomes[value].label
-        elif key == "rating" and value in lifecycle.ratings:
-            value = lifecycle.ratings[value].label
-        values[key] = esc(shorten(str(value), 300))
+        values[key] = esc(shorten(field_words(lifecycle, key, value), 300))
     return words.format_map(values)
+
+
+def field_words(lifecycle: Lifecycle, key: str, value: object) -> str:
+    """A step's input as people read it: an outcome or rating by its label."""
+    if key == "outcome" and value in lifecycle.outcomes:
+        return lifecycle.outcomes[value].label
+    if key == "rating" and value in lifecycle.ratings:
+        return lifecycle.ratings[value].label
+    return str(value)
 
 
 async def glance_words(scope: Scope, case: Case, *, for_citizen: bool) -> list[str]:
@@ -97,16 +102,19 @@ def chat_buttons(scope: Scope, case: Case, chat_id: int) -> list[list[Button]]:
     return action_buttons(scope, case, chat_roles(scope, chat_id))
 
 
+def answers_of(catalog: Catalog, case: Case) -> list[tuple[str, Any]]:
+    """(question, answer) of the case's category questions that were answered, in order."""
+    rules = catalog.rules_for(case.level1, case.level2, case.level3)
+    return [(q.label, case.answers[q.key]) for q in rules.questions if case.answers.get(q.key)]
+
+
 def answer_lines(scope: Scope, case: Case) -> list[str]:
-    rules = scope.catalog.rules_for(case.level1, case.level2, case.level3)
-    return [f"{esc(q.label)}：{esc(case.answers[q.key])}" for q in rules.questions
-            if case.answers.get(q.key)]
+    return [f"{esc(label)}：{esc(value)}" for label, value in answers_of(scope.catalog, case)]
 
 
 def card_values(scope: Scope, case: Case, lines: list[str], attachments: int) -> dict[str, Any]:
     t, catalog = scope.texts, scope.catalog
-    dep = catalog.departments.get(case.department)
-    hidden = case.anonymous or (dep is not None and dep.confidential)
+    hidden = catalog.hides_identity(case)
     flags = "、".join(catalog.flag_label(f) for f in case.flags)
     return dict(number=case.number, category=category_of(case),
                 department=esc(catalog.department_name(case.department)),

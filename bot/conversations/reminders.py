@@ -37,12 +37,9 @@ async def run_due(engine: Engine, now: datetime | None = None) -> list[Outgoing]
 
 
 async def run_job(engine: Engine, job: Job, now: datetime) -> list[Outgoing]:
-    async with engine.transaction() as session:
-        scope = engine.scope(session, now)
-        for happening in await jobs.run_job(engine.casework, session, job, now):
+    async with engine.working(now) as scope:
+        for happening in await jobs.run_job(engine.casework, scope.session, job, now):
             await tell(scope, happening)
-        if scope.out and engine.on_outgoing is not None:
-            await engine.on_outgoing(session, scope.out)
     if scope.out:
         log.info("scheduler: %s job %s queued %s messages", job.kind, job.id, len(scope.out))
     return scope.out
