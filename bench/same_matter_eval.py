@@ -7,6 +7,11 @@ labelled pair the later complaint is checked against the index, itself excluded:
 as "same" when the earlier one is among its matches. So candidate generation (LSH, names) is
 measured too, not only the final check.
 
+With ``--subjects`` each complaint first goes the way the bot takes it at filing: classified,
+its category's fields read from its text (nlp/extract.py, config/questions.yaml), and the
+subjects among them (the answers of org, estate and project questions) given to the detector,
+as ``bot.conversations.flow.SameMatter.subjects`` does.
+
 Thresholds are not tuned to the labels they are judged on: the pairs are split in two halves by
 a hash of their ids; a small grid is searched on one half and the best setting (highest recall
 with precision >= 0.95) is reported on the other, both ways. The module's defaults were set from
@@ -22,6 +27,7 @@ import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import yaml
@@ -78,14 +84,17 @@ def half(a: str, b: str) -> str:
 class Evaluation:
     """The index over the data set and, per labelled pair, the candidate it has to judge."""
 
-    def __init__(self, data: Path, config: SimilarConfig):
+    def __init__(self, data: Path, config: SimilarConfig, subjects: bool = False):
         boilerplate = read_yaml(ROOT / "config" / "keywords.yaml").get("boilerplate")
         self.index = SameMatterIndex(config, Normalizer(boilerplate))
         with open(data, encoding="utf-8") as f:
             rows = {r["id"]: r for r in csv.DictReader(f)}
+        texts = {key: f"{r['title']}。{r['text']}" for key, r in rows.items()}
+        given = read_subjects(texts) if subjects else {}
+        self.subjects_found = sum(1 for v in given.values() if v)
         started = time.perf_counter()
-        self.signatures = {key: self.index.make(f"{r['title']}。{r['text']}")
-                           for key, r in rows.items()}
+        self.signatures = {key: self.index.make(text, given.get(key))
+                           for key, text in texts.items()}
         self.index.add_many(self.signatures.items())
         self.build_seconds = time.perf_counter() - started
         self.pairs = load_pairs()
@@ -130,6 +139,31 @@ class Evaluation:
         return best[1], best[2]
 
 
+def read_subjects(texts: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Each text's subjects as the bot reads them at filing: the classifier's category, that
+    category's fields read from the text, the answers to org/estate/project questions."""
+    from bot.conversations.flow import SUBJECT_KINDS
+    from config.catalog import Catalog
+    from nlp import load_classifier
+    from nlp.extract import Extractor
+
+    catalog = Catalog()
+    classifier = load_classifier()
+    extractor = Extractor(catalog.vocabulary)
+    today = date(2026, 11, 29)
+    found = {}
+    for key, text in texts.items():
+        result = classifier.classify(text)
+        c = result.category
+        rules = catalog.rules_for(c.level1, c.level2, c.level3)
+        kinds = {q.key for q in rules.questions if q.type in SUBJECT_KINDS}
+        specs = [f for f in rules.fields if f.key in kinds]
+        tokens = list(result.tokens)
+        answers = extractor.extract("".join(tokens), tokens, specs, today) if specs else {}
+        found[key] = {k: v for k, v in answers.items() if k in kinds and v}
+    return found
+
+
 def describe(config: SimilarConfig) -> str:
     return ", ".join(f"{k}={getattr(config, k)}" for k in GRID)
 
@@ -137,15 +171,19 @@ def describe(config: SimilarConfig) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--subjects", action="store_true",
+                        help="give the detector the subjects read from each text, as at filing")
     args = parser.parse_args()
     config = SimilarConfig.load(ROOT / "config" / "similar.yaml")
-    ev = Evaluation(args.data, config)
+    ev = Evaluation(args.data, config, subjects=args.subjects)
     pairs = ev.pairs
     same = sum(1 for p in pairs if p[2])
     print(f"labelled pairs: {len(pairs)} ({same} same matter, {len(pairs) - same} different); "
           f"half A {sum(1 for p in pairs if half(p[0], p[1]) == 'A')}, "
           f"half B {sum(1 for p in pairs if half(p[0], p[1]) == 'B')}")
     print(f"index of {len(ev.signatures)} complaints built in {ev.build_seconds:.1f} s")
+    if args.subjects:
+        print(f"subjects read at filing for {ev.subjects_found} of {len(ev.signatures)}")
     reachable = sum(1 for a, b, s, _ in pairs if s and ev.candidate[(a, b)])
     print(f"same-matter pairs reached as candidates (LSH or a shared rare name): "
           f"{reachable}/{same}")

@@ -25,7 +25,7 @@ from bot.conversations import (
 )
 from bot.conversations.common import stale_button
 from bot.conversations.engine import Engine, OutgoingHook
-from bot.conversations.flow import ClassifierSource, Registry
+from bot.conversations.flow import ClassifierSource, Registry, SameMatter
 from cases.service import Access, CaseService
 from config.catalog import Catalog
 from config.settings import Settings
@@ -54,6 +54,8 @@ class App:
         return session_factory(self.reader or self.db)
 
     async def close(self) -> None:
+        if self.engine.matters is not None:
+            await self.engine.matters.close()
         if self.reader is not None:
             await self.reader.dispose()
         await self.db.dispose()
@@ -92,8 +94,9 @@ def access(settings: Settings, catalog: Catalog) -> Access:
 async def build_app(settings: Settings, *, migrate: bool = True,
                     classifier_loader: Callable[[], Classifier] | None = None,
                     on_outgoing: OutgoingHook | None = None) -> App:
-    """Upgrade the schema, open the database, start warming the classifier up (in a thread:
-    the caller's event loop keeps answering meanwhile) and build the engine."""
+    """Upgrade the schema, open the database, start warming the classifier and the same-matter
+    index up (in threads: the caller's event loop keeps answering meanwhile) and build the
+    engine."""
     if migrate:
         await upgrade(settings.database_url)
     db = create_engine(settings.database_url)
@@ -101,11 +104,15 @@ async def build_app(settings: Settings, *, migrate: bool = True,
     source = ClassifierSource(classifier_loader
                               or (lambda: load_classifier(settings.config_dir)))
     source.warm_up()
-    engine = Engine(sessions=session_factory(db), catalog=catalog,
+    sessions = session_factory(db)
+    matters = SameMatter(settings.config_dir)
+    matters.warm_up(sessions)
+    engine = Engine(sessions=sessions, catalog=catalog,
                     casework=CaseService(catalog.lifecycle, access(settings, catalog)),
                     classifier=source, settings=settings, registry=registry(),
                     extractor=Extractor(catalog.vocabulary),
-                    on_outgoing=on_outgoing, write_gate=write_gate(settings.database_url))
+                    on_outgoing=on_outgoing, write_gate=write_gate(settings.database_url),
+                    matters=matters)
     reader = (create_engine(settings.database_url, reading=True)
               if settings.database_url.startswith(SQLITE_PREFIX) else None)
     return App(settings=settings, db=db, engine=engine, reader=reader)

@@ -216,11 +216,12 @@ class CaseService:
         for kind in step.starts:
             self.start_deadline(session, case, kind, now)
 
-    def note_event(self, session: AsyncSession, case: Case, action: str, now: datetime) -> None:
+    def note_event(self, session: AsyncSession, case: Case, action: str, now: datetime, *,
+                   fields: dict[str, Any] | None = None) -> None:
         """A staff-only event the system adds (``event_notes`` in lifecycle.yaml)."""
         cases.add_event(session, case_id=case.id, at=now, actor="system", role="system",
                         action=action, from_status=case.status, to_status=case.status,
-                        note=self.lifecycle.event_notes.get(action, action))
+                        note=self.lifecycle.event_notes.get(action, action), fields=fields)
 
     # ------------------------------------------------------------ ratings
 

@@ -1,6 +1,6 @@
 """Everything under the configured folder, loaded once into one ``Catalog`` and passed in:
-texts, departments, questions, leaders, rating, the category tree, routing, and the case
-lifecycle with its deadlines and holiday calendar."""
+texts, departments, questions, leaders, rating, the category tree, routing, the case
+lifecycle with its deadlines and holiday calendar, and the early-warning rules."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cases.deadlines import DeadlineRules, WorkCalendar, parse_rules
 from cases.lifecycle import Lifecycle, parse_lifecycle
+from cases.matters import WarningRule
 from config.settings import CONFIG_DIR
 from nlp.extract import FieldSpec, Vocabulary
 from nlp.rules import RoutingRules, read_yaml
@@ -115,6 +116,8 @@ class Catalog:
         self.common_fields = tuple(_spec(row) for row in reading.get("common") or ())
         self.vocabulary = Vocabulary.parse(reading)
         self._rules: dict[tuple[str, str, str], CategoryRules] = {}
+        self.warnings = tuple(WarningRule.parse(row)
+                              for row in read("warnings.yaml", {}).get("rules") or ())
 
     def _read(self, name: str, missing=None):
         if missing is not None and not (self.config_dir / name).exists():

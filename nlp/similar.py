@@ -41,6 +41,10 @@ from .rules import read_yaml
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _NOT_WORD = re.compile(r"[^\w]+")
+_BRACKETS = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]?")
+_LIST_BREAK = re.compile(r"[、，,；;和及与/]")
+_PLACE = re.compile(r"(?:[A-Za-z]|\w{2,3}?)[省市区县](?!场|政|委|府|长|民)")
+_PHASE = re.compile(r"[一二三四五六七八九十\d]{1,3}期$")
 _MAGIC = b"SM1"
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _NAME_CORES = (2, 3, 4)   # a name's last characters kept besides the whole (see ``names``)
@@ -90,6 +94,7 @@ class SimilarConfig:
     not_names: frozenset[str] = frozenset()
     conflict_kinds: frozenset[str] = frozenset()
     subject_suffixes: tuple[str, ...] = ()
+    subject_trades: tuple[str, ...] = ()
     follow_up_cues: tuple[str, ...] = ()
 
     @classmethod
@@ -107,6 +112,7 @@ class SimilarConfig:
             not_names=frozenset(str(w) for w in raw.get("not_names") or ()),
             conflict_kinds=frozenset(str(w) for w in raw.get("conflict_kinds") or ()),
             subject_suffixes=tuple(str(w) for w in raw.get("subject_suffixes") or ()),
+            subject_trades=tuple(str(w) for w in raw.get("subject_trades") or ()),
             follow_up_cues=tuple(str(w) for w in raw.get("follow_up_cues") or ()),
             **overrides)
 
@@ -146,6 +152,17 @@ class Signature:
 
 
 @dataclass(frozen=True, slots=True)
+class SubjectKey:
+    """A subject (employer, project, estate …) as ``SignatureMaker.subject_key`` reads it."""
+
+    core: str
+    trade: str = ""
+
+    def __str__(self) -> str:
+        return self.core + self.trade
+
+
+@dataclass(frozen=True, slots=True)
 class Match:
     key: str
     score: float           # estimated 3-gram Jaccard similarity, 0..1
@@ -168,6 +185,7 @@ class SignatureMaker:
                       if config.follow_up_cues else None)
         self._suffixes = tuple(sorted(config.subject_suffixes, key=len, reverse=True))
         self._org_endings = frozenset(config.subject_suffixes)
+        self._trades = tuple(sorted(config.subject_trades, key=len, reverse=True))
         self._template = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=_as_is,
                                  scheme=_SCHEME)
 
@@ -213,6 +231,33 @@ class SignatureMaker:
             if value.endswith(suffix) and len(value) > len(suffix) + 1:
                 return value[:-len(suffix)]
         return value
+
+    def subject_key(self, value: str) -> SubjectKey:
+        """A subject as counted and linked: its core and its trade (华建劳务有限公司, 华建劳务公司,
+        华建劳务 → 华建 + 劳务; 华建 → 华建 + nothing). Two keys are one subject when the cores are
+        equal and the trades fit (``cases.matters.same_subject``): 华建 is 华建劳务, 华建劳务 is not
+        华建建筑. What is in brackets (包工头王某) and a leading place (A市B区) are
+        left out; so is a phase of an estate (二期), which counts as its trade."""
+        value = _BRACKETS.sub("", self.normalize(value or ""))
+        value = _NOT_WORD.sub("", _LIST_BREAK.split(value, 1)[0])
+        for suffix in self._suffixes:
+            if value.endswith(suffix) and len(value) > len(suffix) + 1:
+                value = value[:-len(suffix)]
+                break
+        for _ in range(2):
+            place = _PLACE.match(value)
+            if place and len(value) - place.end() >= 2:
+                value = value[place.end():]
+        trade = ""
+        phase = _PHASE.search(value)
+        if phase and phase.start() >= 2:
+            value, trade = value[:phase.start()], phase.group()
+        else:
+            for word in self._trades:
+                if value.endswith(word) and len(value) - len(word) >= 2:
+                    value, trade = value[:-len(word)], word
+                    break
+        return SubjectKey(value, trade)
 
     def subject_names(self, subjects: Mapping[str, str] | None) -> set[tuple[str, str]]:
         return {(f"subject:{k}", s) for k, v in (subjects or {}).items()

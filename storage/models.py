@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Index,
+    LargeBinary,
     Text,
     UniqueConstraint,
     insert_sentinel,
@@ -40,7 +41,11 @@ class Case(SQLModel, table=True):
     # the worklist: a department's waiting cases, longest waiting first
     __table_args__ = (Index("ix_case_waiting_since", "waiting_since", "id"),
                       Index("ix_case_department_waiting_since", "department", "waiting_since",
-                            "id"))
+                            "id"),
+                      # the leaders' numbers: cases received per category, from the index alone
+                      Index("ix_case_created_at_level1", "created_at", "level1"),
+                      Index("ix_case_department_created_at", "department", "created_at",
+                            "level1"))
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, index=True, max_length=32)
@@ -74,6 +79,40 @@ class Case(SQLModel, table=True):
     source: str = Field(default="chat", max_length=64, sa_column_kwargs={"server_default": "chat"})
     lat: float | None = None
     lon: float | None = None
+    # Same matter (cases/matters.py): the text's signature for the detector (nlp/similar.py),
+    # and the main case of the group staff linked this one to (None: alone, or the main one).
+    signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    main_case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+
+
+class CaseSubject(SQLModel, table=True):
+    """Who or what a case is about, as the citizen named it (the employer, project, estate,
+    merchant, school … of its answers), kept as ``core`` + ``trade`` (华建 + 劳务) so that 华建劳务有限公司
+    and 华建 are found as one subject. Read to link cases and to count cases per subject."""
+
+    __table_args__ = (Index("ix_casesubject_core_created", "core", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    kind: str = Field(max_length=16)        # the question's type: org, estate, project
+    field: str = Field(max_length=32)       # the question's key: employer, estate …
+    value: str                              # as the citizen said it
+    core: str = Field(max_length=64)
+    trade: str = Field(default="", max_length=16)
+    category: str                           # level1/level2/level3 of the case when filed
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SubjectWarning(SQLModel, table=True):
+    """An early warning raised for a subject under one rule (config/warnings.yaml): the count
+    it was raised at, so it is raised again only when the count grows (also after a restart)."""
+
+    __table_args__ = (UniqueConstraint("rule", "core", "trade"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(max_length=32)
+    core: str = Field(max_length=64)
+    trade: str = Field(default="", max_length=16)
+    count: int = 0
+    raised_at: datetime = Field(default_factory=utcnow)
 
 
 class Attachment(SQLModel, table=True):
@@ -111,7 +150,10 @@ class CaseDeadline(SQLModel, table=True):
                             "paused_at"),
                       Index("ix_casedeadline_stopped_at", "stopped_at",
                             sqlite_where=text("stopped_at IS NOT NULL"),
-                            postgresql_where=text("stopped_at IS NOT NULL")))
+                            postgresql_where=text("stopped_at IS NOT NULL")),
+                      Index("ix_casedeadline_latest_due", "kind", "due_at", "stopped_at",
+                            "case_id", sqlite_where=text("superseded_at IS NULL"),
+                            postgresql_where=text("superseded_at IS NULL")))
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
     kind: str = Field(max_length=32)
@@ -128,6 +170,10 @@ class CaseDeadline(SQLModel, table=True):
     remind_at: datetime | None = Field(default=None, index=True)
     reminded_at: datetime | None = None
     escalated_at: datetime | None = None
+    # When a later round of the same limit of the case started (a case sent back is handled
+    # again); None for the latest round. Written by the database itself (a trigger on insert,
+    # migration 0007), whoever adds the later round.
+    superseded_at: datetime | None = None
 
 
 class Rating(SQLModel, table=True):

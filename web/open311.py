@@ -45,7 +45,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Send
 from starlette.types import Scope as AsgiScope
 
-from bot.conversations import presenters, validate
+from bot.conversations import linking, presenters, validate
 from bot.conversations.flow import Scope
 from bot.conversations.intake import MIN_DESCRIPTION_WORDS
 from bot.conversations.render import BEIJING, esc, mask_phone
@@ -835,7 +835,7 @@ async def post_request(request: Request, format: FormatPath,
             answers=filing.answers, flags=filing.flags, evidence=filing.evidence,
             source=f"open311:{filing.client.name}", lat=filing.lat, lon=filing.lon)
         presenters.alert_new_case(scope, case, alert_lines(config, scope, filing),
-                                  len(attachments))
+                                  len(attachments), await linking.on_filed(scope, case))
     notice = config.texts("notice_filed", number=case.number, code=case.query_code,
                           department=config.catalog.department_name(case.department))
     if Flag.LITIGATION in filing.flags:

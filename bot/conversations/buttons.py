@@ -166,3 +166,15 @@ class StaffChoice(ButtonData, prefix="s:v"):
 class StaffCancel(ButtonData, prefix="s:x"):
     case_id: int
     version: int
+
+
+@dataclass(frozen=True)
+class StaffLink(ButtonData, prefix="s:l"):
+    case_id: int                  # the new case …
+    to_id: int                    # … linked to this one's group
+
+
+@dataclass(frozen=True)
+class StaffGroupReply(ButtonData, prefix="s:g"):
+    case_id: int                  # the main case whose reply goes to the rest of its group
+    version: int

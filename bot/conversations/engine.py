@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Incoming, Kind, Outgoing
 from bot.conversations.buttons import unpack
-from bot.conversations.flow import ClassifierSource, Context, Registry, Scope
+from bot.conversations.flow import ClassifierSource, Context, Registry, SameMatter, Scope
 from cases.service import CaseService
 from config.catalog import Catalog
 from config.settings import Settings
@@ -59,7 +59,8 @@ class Engine:
                  registry: Registry, extractor: Extractor,
                  clock: Callable[[], datetime] = utcnow,
                  on_outgoing: OutgoingHook | None = None,
-                 write_gate: contextlib.AbstractAsyncContextManager | None = None):
+                 write_gate: contextlib.AbstractAsyncContextManager | None = None,
+                 matters: SameMatter | None = None):
         self.sessions = sessions
         self.catalog = catalog
         self.casework = casework
@@ -69,6 +70,7 @@ class Engine:
         self.extractor = extractor
         self.clock = clock
         self.on_outgoing = on_outgoing
+        self.matters = matters
         self._locks = ChatLocks()
         self._write_gate = write_gate or contextlib.nullcontext()
 
@@ -110,7 +112,7 @@ class Engine:
             if conv is None:
                 conv = convs[event.chat_id] = ConversationState(event.chat_id, event.user_id)
             ctx = Context(self.catalog, self.settings, self.casework, session, self.clock(),
-                          event=event, conv=conv, registry=self.registry,
+                          matters=self.matters, event=event, conv=conv, registry=self.registry,
                           classifier=self.classifier, extractor=self.extractor)
             await dispatch(ctx)
             conv.updated_at = ctx.now
@@ -144,7 +146,8 @@ class Engine:
 
     def scope(self, session: AsyncSession, now: datetime | None = None) -> Scope:
         """What presenters need outside a chat event (e.g. the scheduler's jobs)."""
-        return Scope(self.catalog, self.settings, self.casework, session, now or self.clock())
+        return Scope(self.catalog, self.settings, self.casework, session, now or self.clock(),
+                     matters=self.matters)
 
 
 MAX_MERGED_TEXT = 4096  # one Telegram message

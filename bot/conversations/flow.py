@@ -11,21 +11,35 @@ registry); messages collect in ``out``. Buttons are dispatched by their typed da
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Button, Incoming, Outgoing
 from bot.conversations.buttons import ButtonData
+from cases import matters
+from cases.matters import Subject
 from cases.service import CaseService
 from config.catalog import Catalog, Texts
 from config.settings import Settings
 from nlp.api import Classifier
 from nlp.extract import Extractor
+from nlp.normalize import Normalizer
+from nlp.similar import SameMatterIndex, Signature, SimilarConfig
+from storage.models import Case
 from storage.repo import ConversationState
+
+log = logging.getLogger(__name__)
+
+SUBJECT_KINDS = ("org", "estate", "project")   # question types that name who or what
 
 
 class ClassifierSource:
@@ -48,6 +62,83 @@ class ClassifierSource:
         return await self.warm_up()
 
 
+class SameMatter:
+    """The same-matter detector (``nlp.similar``) over this deployment's open cases, one per
+    process (see ``bot.conversations.linking``): built at start from the stored signatures,
+    and brought up to date from the database before each check, so cases filed by another
+    process (the web's open API) are found too."""
+
+    def __init__(self, config_dir: Path, normalize=None):
+        self.config = SimilarConfig.load(config_dir / "similar.yaml")
+        self._index = SameMatterIndex(self.config, normalize or Normalizer())
+        self.make = self._index.make
+        self._loaded: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
+        self._mark = 0    # the highest case id read from the database
+
+    def warm_up(self, sessions: async_sessionmaker) -> asyncio.Task:
+        """Read the open cases' signatures (in a thread where text must be signed)."""
+        if self._loaded is None:
+            self._loaded = asyncio.get_running_loop().create_task(self._load(sessions))
+        return self._loaded
+
+    async def close(self) -> None:
+        """Stop reading (at shutdown, before the database goes)."""
+        if self._loaded is not None and not self._loaded.done():
+            self._loaded.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loaded
+
+    async def _load(self, sessions: async_sessionmaker) -> None:
+        async with self._lock:
+            try:
+                async with sessions() as session:
+                    rows = await self._new_rows(session)
+                items = await asyncio.to_thread(self._signed, rows)
+                await asyncio.to_thread(self._index.add_many, items)
+                log.info("same-matter index: %d open cases", len(self._index))
+            except Exception:   # checks go on with the cases read from now on
+                log.exception("same-matter index: the open cases could not be read")
+
+    async def _new_rows(self, session) -> list[tuple[int, bytes | None, str]]:
+        rows = (await session.exec(
+            select(Case.id, Case.signature, Case.description)
+            .where(col(Case.id) > self._mark, Case.status != matters.FINAL)
+            .order_by(col(Case.id)))).all()
+        if rows:
+            self._mark = max(self._mark, rows[-1][0])
+        return [tuple(r) for r in rows]
+
+    def _signed(self, rows) -> list[tuple[str, Signature | bytes]]:
+        return [(str(case_id), signature or self.make(description))
+                for case_id, signature, description in rows if str(case_id) not in self._index]
+
+    async def index(self, session: AsyncSession) -> SameMatterIndex:
+        """The index, with the cases filed since it was last read."""
+        if self._loaded is not None:
+            await self._loaded
+        async with self._lock:
+            items = self._signed(await self._new_rows(session))
+            for key, signature in items:
+                self._index.add_signature(key, signature)
+        return self._index
+
+    def subjects(self, catalog: Catalog, level1: str, level2: str, level3: str,
+                 answers: dict) -> list[Subject]:
+        """The subjects named in the answers (questions of an org, estate or project type)."""
+        found = []
+        for q in catalog.rules_for(level1, level2, level3).questions:
+            value = str(answers.get(q.key) or "").strip()
+            if q.type in SUBJECT_KINDS and value:
+                key = self.make.subject_key(value)
+                if len(key.core) >= 2:
+                    found.append(Subject(q.type, q.key, value, key.core, key.trade))
+        return found
+
+    def signature(self, description: str, subjects: Iterable[Subject]) -> Signature:
+        return self.make(description, {s.field: s.value for s in subjects})
+
+
 @dataclass
 class Scope:
     catalog: Catalog
@@ -56,6 +147,7 @@ class Scope:
     session: AsyncSession
     now: datetime
     out: list[Outgoing] = field(default_factory=list)
+    matters: SameMatter | None = None     # the same-matter detector (None: not checked)
 
     @property
     def texts(self) -> Texts:

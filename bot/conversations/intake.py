@@ -10,7 +10,7 @@ import dataclasses
 from datetime import timedelta
 
 from bot.chat import Button, Kind
-from bot.conversations import presenters, understanding, validate
+from bot.conversations import linking, presenters, supplement, understanding, validate
 from bot.conversations.buttons import Intake
 from bot.conversations.common import leave_flow, media_word, remind, show_menu
 from bot.conversations.flow import Context
@@ -23,6 +23,7 @@ NAME = "intake"
 HEAD = ["description", "category", "understood"]
 TAIL = ["location", "since", "name", "phone", "attachments", "summary"]
 PICK_STEPS = ("pick1", "pick2", "pick3")
+SAME = "same"   # before the summary: 「是不是就是您反映过的这件事？」 (bot/conversations/linking.py)
 MIN_DESCRIPTION_WORDS = 10
 WELCOME_BACK_AFTER = timedelta(hours=1)
 
@@ -71,7 +72,7 @@ def step_label_of(ctx: Context, step: str) -> str:
     return {"description": t.field_description, "category": t.field_category,
             "location": t.field_location, "since": t.field_since, "name": t.field_name,
             "phone": t.field_phone, "attachments": t.field_attachments,
-            "summary": t.step_summary, "edit": t.step_edit,
+            "summary": t.step_summary, "edit": t.step_edit, SAME: t.step_same_matter,
             "understood": t.step_understood}.get(step, step)
 
 
@@ -116,6 +117,13 @@ async def advance(ctx: Context) -> None:
     else:
         rest = order[order.index(current) + 1:]
         go(ctx, next((s for s in rest if needed(ctx, s)), rest[-1]))
+    if ctx.conv.step == "summary" and "same_as" not in ctx.data:
+        # once, before the first summary: is it a case of this citizen's still open?
+        same = await linking.offer_for(ctx)
+        ctx.data["same_as"] = same.number if same else ""
+        if same is not None:
+            ctx.data["same_text"] = linking.offer_text(ctx, same)
+            ctx.conv.step = SAME
     await prompt(ctx)
 
 
@@ -163,7 +171,7 @@ async def on_input(ctx: Context) -> None:
             await prompt(ctx)
         return
     if ev.kind == Kind.CONTACT and step == "phone":
-        await answer_phone(ctx, ev.text)
+        await answer_phone(ctx, ev.text, shared=True)
         return
     if ev.kind != Kind.TEXT:
         ctx.say(t.not_text)
@@ -236,6 +244,8 @@ async def on_button(ctx: Context, button: Intake) -> None:
         ctx.data["editing"] = "understood"
         go(ctx, "edit", remember=False)
         await prompt(ctx)
+    elif step == SAME and action in ("yes", "no"):
+        await same_matter(ctx, action == "yes")
     elif step == "summary" and action == "submit":
         await submit(ctx)
     elif step == "summary" and action == "edit":
@@ -371,13 +381,14 @@ async def answer_text_field(ctx: Context, text: str) -> None:
     await advance(ctx)
 
 
-async def answer_phone(ctx: Context, text: str) -> None:
+async def answer_phone(ctx: Context, text: str, *, shared: bool = False) -> None:
     phone = validate.parse_phone(text)
     if phone is None:
         ctx.say(ctx.texts.invalid_phone)
         await prompt(ctx)
         return
     store(ctx, "phone", phone)
+    ctx.data["phone_shared"] = shared   # Telegram's own button: the chat's own number
     ctx.say(ctx.texts.phone_noted, remove_keyboard=True, keyboard_note=ctx.texts.keyboard_closed)
     await advance(ctx)
 
@@ -402,7 +413,7 @@ ANSWERS = {
     "description": answer_description, "q": answer_question, "location": answer_text_field,
     "since": answer_text_field, "name": answer_text_field, "phone": answer_phone,
     "attachments": answer_attachments_text, "summary": answer_summary_text,
-    "edit": answer_summary_text,
+    "edit": answer_summary_text, SAME: answer_summary_text,
 }
 
 
@@ -482,7 +493,7 @@ def prompt_key(step: str) -> str:
 
 async def prompt(ctx: Context) -> None:
     step = ctx.conv.step
-    if step not in steps(ctx) and step not in PICK_STEPS + ("edit",):
+    if step not in steps(ctx) and step not in PICK_STEPS + ("edit", SAME):
         # not a step of this category (any more): start again from where the category is asked
         ctx.conv.step = "category" if ctx.data.get("description") else "description"
     PROMPTS[prompt_key(ctx.conv.step)](ctx)
@@ -595,6 +606,33 @@ def prompt_understood(ctx: Context) -> None:
                                           btn(ctx, t.understood_edit, "edit")]])
 
 
+def prompt_same(ctx: Context) -> None:
+    t = ctx.texts
+    case_number = ctx.data.get("same_as")
+    if not case_number:   # nothing to offer (any more)
+        ctx.conv.step = "summary"
+        prompt_summary(ctx)
+        return
+    ctx.say(ctx.data.get("same_text") or t.step_same_matter,
+            [[btn(ctx, t.same_matter_yes, "yes")], [btn(ctx, t.same_matter_no, "no")]])
+
+
+async def same_matter(ctx: Context, same: bool) -> None:
+    """The citizen's answer to the offer: add to that case (and file nothing), or go on."""
+    case = await linking.own_case(ctx, ctx.data.get("same_as") or "")
+    if not same or case is None:
+        ctx.data["same_as"] = ""
+        go(ctx, "summary")
+        await prompt(ctx)
+        return
+    d = ctx.data
+    text = d.get("answers", {}).get("full_text") or d.get("description", "")
+    if await supplement.add_to_case(ctx, case, text, d.get("attachments") or []):
+        ctx.set_flow("", "", {})
+        ctx.say(ctx.texts("same_matter_added", number=case.number))
+        await presenters.show_case(ctx, case, owned=True)
+
+
 def prompt_summary(ctx: Context) -> None:
     t, d = ctx.texts, ctx.data
     ctx.data.pop("editing", None)
@@ -621,7 +659,7 @@ PROMPTS = {
     "pick2": prompt_pick, "pick3": prompt_pick, "q": prompt_question,
     "location": prompt_simple, "since": prompt_simple, "name": prompt_name,
     "phone": prompt_phone, "attachments": prompt_attachments, "summary": prompt_summary,
-    "edit": prompt_edit, "understood": prompt_understood,
+    "edit": prompt_edit, "understood": prompt_understood, SAME: prompt_same,
 }
 
 
@@ -653,8 +691,9 @@ async def submit(ctx: Context) -> None:
         answers=d.get("answers") or {}, flags=d.get("flags") or [],
         evidence=proposal.get("evidence") or [],
     )
+    related = await linking.on_filed(ctx, case)
     presenters.alert_new_case(ctx, case, summary_lines(ctx, for_staff=True)[1:-2],
-                              len(attachments))
+                              len(attachments), related)
     ctx.set_flow("", "", {})
     ctx.say(t("submitted", number=case.number, code=case.query_code))
     show_menu(ctx)

@@ -4,12 +4,13 @@ words, traffic lights and dates. Every word comes from the catalog (texts.yaml, 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.chat import Button, Outgoing
-from bot.conversations.buttons import AddInfo, AskReview, RateOverall, StaffAction
-from bot.conversations.flow import Scope
+from bot.conversations.buttons import AddInfo, AskReview, RateOverall, StaffAction, StaffLink
+from bot.conversations.flow import Context, Scope
 from bot.conversations.render import category_of, esc, local_time, mask_phone, shorten
 from cases import glance
 from cases.deadlines import DeadlineRules
@@ -19,6 +20,22 @@ from cases.service import STAFF_ROLES, Done
 from config.catalog import Catalog, Texts
 from storage import cases, repo
 from storage.models import Case, CaseDeadline, CaseEvent
+
+
+@dataclass(frozen=True)
+class Related:
+    """Open cases a new one may be about the same matter as, and why, in one line."""
+
+    cases: list[Case]
+    line: str
+
+    def __bool__(self) -> bool:
+        return bool(self.cases)
+
+
+def who(ctx: Context) -> str:
+    """The staff member of a chat event, by their Telegram name."""
+    return esc(ctx.event.user_name or ctx.texts.staff_someone)
 
 
 def status_label(scope: Scope, status: str) -> str:
@@ -155,13 +172,19 @@ async def post_card(scope: Scope, case: Case, chat_id: int, *, audience: str = "
                audience=audience, edit_message_id=edit_message_id)
 
 
-def alert_new_case(scope: Scope, case: Case, lines: list[str], attachments: int) -> None:
-    """Post the new case to its department's staff chat, phone masked, with the first actions;
-    flagged cases also to the leaders' chat."""
+def alert_new_case(scope: Scope, case: Case, lines: list[str], attachments: int,
+                   related: Related | None = None) -> None:
+    """Post the new case to its department's staff chat, phone masked, with the first actions
+    (and, when it may be about the same matter as open cases, those cases and a button linking
+    it to the first); flagged cases also to the leaders' chat."""
+    if related:
+        lines = [*lines, related.line]
     text = scope.texts("staff_new_case", **card_values(scope, case, lines, attachments))
     chat_id = scope.staff_chat_for(case.department)
     if chat_id is not None:
-        scope.send(chat_id, text, chat_buttons(scope, case, chat_id))
+        link = ([[Button(scope.texts("related_link_button", number=related.cases[0].number),
+                         StaffLink(case.id, related.cases[0].id).pack())]] if related else [])
+        scope.send(chat_id, text, chat_buttons(scope, case, chat_id) + link)
     settings = scope.settings
     if settings.leaders_chat_id and set(case.flags) & set(settings.leader_flags):
         scope.send(settings.leaders_chat_id, text,
@@ -233,6 +256,27 @@ async def case_buttons(scope: Scope, case: Case) -> list[list[Button]]:
 
 def can_add_info(scope: Scope, case: Case) -> bool:
     return scope.catalog.lifecycle.row(CaseStatus(case.status), Action.ADD_INFO) is not None
+
+
+async def show_case(ctx: Context, case: Case, *, owned: bool = False) -> None:
+    """The case and its timeline in plain words; staff-only events are left out."""
+    t = ctx.texts
+    events = await repo.events_of_case(ctx.session, case_id=case.id)
+    lines = [t("case_detail", number=case.number, category=category_of(case),
+               department=esc(ctx.catalog.department_name(case.department)),
+               status=status_label(ctx, case.status),
+               date=local_time(case.created_at)),
+             *await glance_words(ctx, case, for_citizen=True), "", t.case_timeline]
+    for e in events:
+        words = event_words(ctx, e)
+        if words is not None:
+            lines.append(f"{local_time(e.at)}  {words}")
+    buttons = []
+    if owned and can_add_info(ctx, case):
+        buttons.append([Button(t.supplement_button, AddInfo(case.number).pack())])
+    if owned:
+        buttons += await case_buttons(ctx, case)
+    ctx.say("\n".join(lines), buttons)
 
 
 async def announce(scope: Scope, done: Done) -> bool:

@@ -48,25 +48,7 @@ async def show(ctx: Context, args: str = "") -> None:
     ctx.say("\n".join(lines), rows + [query_row])
 
 
-async def show_case(ctx: Context, case, *, owned: bool = False) -> None:
-    """The case and its timeline in plain words; staff-only events are left out."""
-    t = ctx.texts
-    events = await repo.events_of_case(ctx.session, case_id=case.id)
-    lines = [t("case_detail", number=case.number, category=category_of(case),
-               department=esc(ctx.catalog.department_name(case.department)),
-               status=presenters.status_label(ctx, case.status),
-               date=local_time(case.created_at)),
-             *await presenters.glance_words(ctx, case, for_citizen=True), "", t.case_timeline]
-    for e in events:
-        words = presenters.event_words(ctx, e)
-        if words is not None:
-            lines.append(f"{local_time(e.at)}  {words}")
-    buttons = []
-    if owned and presenters.can_add_info(ctx, case):
-        buttons.append([Button(t.supplement_button, AddInfo(case.number).pack())])
-    if owned:
-        buttons += await presenters.case_buttons(ctx, case)
-    ctx.say("\n".join(lines), buttons)
+show_case = presenters.show_case   # the case and its timeline, as the citizen reads it
 
 
 async def open_by_code(ctx: Context, text: str) -> bool:

@@ -23,10 +23,16 @@ import logging
 from typing import Any
 
 from bot.chat import Button, Kind
-from bot.conversations import presenters, report, websignin, worklist
-from bot.conversations.buttons import ButtonData, StaffAction, StaffCancel, StaffChoice
+from bot.conversations import grouping, presenters, report, websignin, worklist
+from bot.conversations.buttons import (
+    ButtonData,
+    StaffAction,
+    StaffCancel,
+    StaffChoice,
+    StaffGroupReply,
+    StaffLink,
+)
 from bot.conversations.flow import Context, Scope
-from bot.conversations.render import esc
 from cases.lifecycle import Action, CaseStatus, Role, TransitionRefused
 from cases.service import Done, Stale
 from storage import cases, repo
@@ -42,7 +48,7 @@ COMMANDS = {
     "reply": Action.REPLY, "sendback": Action.SEND_BACK, "review": Action.START_REVIEW,
     "close": Action.CLOSE,
 }
-BUTTONS = (StaffAction, StaffChoice, StaffCancel)
+BUTTONS = (StaffAction, StaffChoice, StaffCancel, StaffLink, StaffGroupReply)
 
 
 def roles_of(ctx: Context, user_id: int, case: Case | None = None) -> list[Role]:
@@ -63,8 +69,7 @@ async def on_staff_event(ctx: Context, button: ButtonData | None) -> None:
         await on_answer(ctx, ev.text)
 
 
-def who(ctx: Context) -> str:
-    return esc(ctx.event.user_name or ctx.texts.staff_someone)
+who = presenters.who
 
 
 def refuse(ctx: Context, text: str) -> None:
@@ -98,6 +103,12 @@ async def on_button(ctx: Context, button: ButtonData | None) -> None:
         return
     if isinstance(button, StaffCancel):
         await cancel(ctx)
+    elif isinstance(button, StaffLink):
+        other = await cases.case_by_id(ctx.session, case_id=button.to_id)
+        if allowed_roles(ctx, other, t.staff_bad_button):
+            await grouping.link(ctx, case, other)
+    elif isinstance(button, StaffGroupReply):
+        await group_reply(ctx, case, button.version)
     elif isinstance(button, StaffChoice):
         await on_choice(ctx, case, button.version, button.choice)
     else:
@@ -310,11 +321,14 @@ async def finish(ctx: Context, case: Case, form: dict) -> None:
 
 
 async def carry_out(scope: Scope, case: Case, form: dict, *, user_id: int, who: str,
-                    here: int | None, edit_message_id: int | None = None) -> Done:
+                    here: int | None, edit_message_id: int | None = None,
+                    quiet: bool = False) -> Done:
     """Carry out a staff step whose inputs are all in ``form`` (from the chat or the web) and
     tell people: the citizen as the lifecycle row says, the staff chat it was done in (done
-    elsewhere: the case's department chat) with the refreshed card, and a new department's
-    chat after routing. Raises ``Stale`` or ``TransitionRefused`` with nothing written."""
+    elsewhere: the case's department chat) with the refreshed card (not when ``quiet``: the
+    caller tells it), and a new department's chat after routing. A reply to the main case of a
+    group offers the same reply to the rest of the group. Raises ``Stale`` or
+    ``TransitionRefused`` with nothing written."""
     action, role = Action(form["action"]), Role(form["role"])
     chat = here if here is not None else scope.staff_chat_for(case.department)
     done = await scope.casework.act(scope.session, case, action, role, now=scope.now,
@@ -324,11 +338,14 @@ async def carry_out(scope: Scope, case: Case, form: dict, *, user_id: int, who: 
     told = await presenters.announce(scope, done)
     log.info("case %s: %s by %s", case.id, action.value, role.value)
     lifecycle = scope.catalog.lifecycle
-    if chat is not None:
+    if chat is not None and not quiet:
+        rest = await grouping.rest_to_reply(scope, done.case) if action == Action.REPLY else []
+        offer = ([[Button(scope.texts("staff_group_reply_button", n=len(rest)),
+                          StaffGroupReply(case.id, done.case.version).pack())]] if rest else [])
         scope.send(chat, scope.texts("staff_done", number=case.number,
                                      action=lifecycle.action_label(action), who=who,
                                      status=lifecycle.status_label(done.case.status),
-                                     told=scope.texts.staff_done_told if told else ""))
+                                     told=scope.texts.staff_done_told if told else ""), offer)
         await presenters.post_card(scope, case, chat, edit_message_id=edit_message_id)
     target = scope.staff_chat_for(case.department)
     if action == Action.ROUTE and target is not None and target != chat:
@@ -340,13 +357,15 @@ async def carry_out(scope: Scope, case: Case, form: dict, *, user_id: int, who: 
 
 # Commands that show something rather than act on one case: /cases (open cases by traffic
 # light) and /stats (the leaders' numbers and chart).
-VIEWS = {"cases": worklist.show, "stats": report.on_command}
+VIEWS = {"cases": worklist.show, "stats": report.on_command, "warnings": grouping.show_warnings}
+# Commands that group cases about one matter: /link 编号 主案件编号, /unlink 编号, /main 编号
+GROUPING = ("link", "unlink", "main")
 
 
 async def on_command(ctx: Context) -> None:
     ev, t = ctx.event, ctx.texts
-    known = ev.command in COMMANDS or ev.command in VIEWS or ev.command in ("case", "help",
-                                                                            "cancel")
+    known = (ev.command in COMMANDS or ev.command in VIEWS or ev.command in GROUPING
+             or ev.command in ("case", "help", "cancel"))
     if ev.command == "web":
         await websignin.cmd_web(ctx)
         return
@@ -372,6 +391,70 @@ async def on_command(ctx: Context) -> None:
     if ev.command == "case":
         await presenters.post_card(ctx, case, ev.chat_id)
         return
+    if ev.command in GROUPING:
+        await grouping_command(ctx, case, rest.strip())
+        return
     given = [v for v in rest.replace("｜", "|").split("|") if v.strip()] if rest.strip() else []
     await begin(ctx, case, COMMANDS[ev.command], roles, case.version, message_id=None,
                 given=given)
+
+
+# ---------------------------------------------------------------- cases about one matter
+
+async def grouping_command(ctx: Context, case: Case, rest: str) -> None:
+    """/link 编号 主案件编号, /unlink 编号, /main 编号 (the case is checked already)."""
+    t, command = ctx.texts, ctx.event.command
+    if command == "unlink":
+        await grouping.unlink(ctx, case)
+    elif command == "main":
+        await grouping.make_main(ctx, case)
+    elif not rest:
+        refuse(ctx, t.staff_link_usage)
+    else:
+        other = await repo.case_by_number(ctx.session, number=rest.split()[0].upper())
+        if allowed_roles(ctx, other, t.staff_no_case):
+            await grouping.link(ctx, case, other)
+
+
+async def group_reply(ctx: Context, case: Case, version: int) -> None:
+    """The chat's 「同样答复同组其余 N 件」 button (``reply_to_group``, told in the chat)."""
+    ev, t = ctx.event, ctx.texts
+    try:
+        sent, skipped = await reply_to_group(ctx, case, version, user_id=ev.user_id,
+                                             who=who(ctx), here=ev.chat_id)
+    except Stale as exc:
+        refuse(ctx, presenters.refusal(exc))
+        return
+    if not sent:
+        refuse(ctx, t.staff_group_nothing)
+        return
+    ctx.say(t("staff_group_replied", number=case.number, n=len(sent), who=who(ctx),
+              skipped=t("staff_group_skipped", cases="、".join(skipped)) if skipped else ""),
+            audience="staff")
+
+
+async def reply_to_group(scope: Scope, case: Case, version: int, *, user_id: int, who: str,
+                         here: int | None) -> tuple[list[str], list[str]]:
+    """The reply given to the main case (as seen at ``version``), given to each other case of
+    its group that ``user_id`` may reply to now (each citizen is told, and rates, on their
+    own): the numbers replied to and those skipped. The chat's button and the web's form both
+    call it. Raises ``Stale`` (nothing written) when the case changed or has no reply."""
+    reply = await grouping.last_reply(scope, case)
+    if case.version != version or reply is None:
+        raise scope.casework.stale(case)
+    sent, skipped = [], []
+    for member in await grouping.rest_to_reply(scope, case, everyone=True):
+        roles = scope.casework.access.roles_of(user_id, member)
+        if not roles or Action.REPLY not in scope.casework.actions_for(member, roles):
+            skipped.append(member.number)
+            continue
+        form = {"action": Action.REPLY.value, "version": member.version,
+                "role": scope.casework.role_for(roles, member, Action.REPLY).value,
+                "fields": dict(reply)}
+        try:
+            await carry_out(scope, member, form, user_id=user_id, who=who, here=here,
+                            quiet=True)
+            sent.append(member.number)
+        except TransitionRefused:
+            skipped.append(member.number)
+    return sent, skipped

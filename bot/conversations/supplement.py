@@ -90,7 +90,16 @@ async def submit(ctx: Context, text: str) -> None:
         ctx.set_flow("", "", {})
         ctx.say(t.stale_button)
         return
-    info = text or t("supplement_files_only", n=len(files))
+    if await add_to_case(ctx, case, text, files):
+        ctx.set_flow("", "", {})
+
+
+async def add_to_case(ctx: Context, case, text: str, files: list[dict]) -> bool:
+    """Add the citizen's text and files to their case (here, or a repeat complaint the citizen
+    said is the same matter): the lifecycle's ``add_info``, the fields the text states, the
+    files, and the handler told. False, with the flow left and the reason said, when the case
+    takes nothing now."""
+    info = text or ctx.texts("supplement_files_only", n=len(files))
     try:
         done = await ctx.casework.act(ctx.session, case, Action.ADD_INFO, Role.CITIZEN,
                                       now=ctx.now, seen_version=case.version, actor="citizen",
@@ -98,10 +107,10 @@ async def submit(ctx: Context, text: str) -> None:
     except TransitionRefused as exc:
         ctx.set_flow("", "", {})
         ctx.say(presenters.refusal(exc))
-        return
+        return False
     await presenters.announce(ctx, done)
     if text:
         await understanding.read_into_case(ctx, case, text)
     cases.add_attachments(ctx.session, case_id=case.id, items=files, at=ctx.now)
     presenters.tell_handler(ctx, case, info, len(files))
-    ctx.set_flow("", "", {})
+    return True

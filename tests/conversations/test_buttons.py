@@ -21,6 +21,8 @@ EVERY_KIND = [
     b.StaffAction("accept", 1, 2),
     b.StaffChoice(1, 2, "hrss"),
     b.StaffCancel(MAX_ID, 0),
+    b.StaffLink(MAX_ID, 1),
+    b.StaffGroupReply(3, MAX_ID),
 ]
 
 

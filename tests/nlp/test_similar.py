@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from cases.matters import same_subject
 from config.settings import CONFIG_DIR
 from nlp.normalize import Normalizer
 from nlp.rules import read_yaml
@@ -181,3 +182,32 @@ def test_labelled_pairs_reach_the_issue_targets(evaluation):
     total = ev.counts(config)   # the xfail is strict: reaching the targets makes this test fail
     assert total.precision >= module.TARGET_PRECISION
     assert total.recall >= module.TARGET_RECALL
+
+
+# ---------------------------------------------------------------- subjects as counted
+
+def same(a, b) -> bool:
+    return same_subject(a.core, a.trade, b.core, b.trade)
+
+
+@pytest.fixture(scope="module")
+def subject_key(normalize):
+    return load_index(CONFIG_DIR, normalize).make.subject_key
+
+
+@pytest.mark.parametrize("a, b", [
+    ("华建劳务", "华建劳务公司"), ("华建劳务", "华建劳务有限公司"), ("华建劳务公司", "华建"),
+    ("華建勞務有限公司", "华建劳务"), ("华建劳务公司（包工头王某）", "华建劳务"),
+    ("A市B区锦绣花园", "锦绣花园"), ("鑫源物业管理有限公司", "鑫源物业"),
+    ("恒泰广场项目", "恒泰广场"),
+])
+def test_one_subject_however_it_is_written(subject_key, a, b):
+    assert same(subject_key(a), subject_key(b)), (subject_key(a), subject_key(b))
+
+
+@pytest.mark.parametrize("a, b", [
+    ("华建劳务", "华建建筑"), ("鑫源物业", "鑫源超市"), ("华建劳务", "中建劳务"),
+    ("锦绣花园二期", "锦绣花园三期"), ("城市花园", "花园"), ("杨梓塘小学", "杨梓塘中学"),
+])
+def test_different_subjects_that_share_a_word_are_not_one(subject_key, a, b):
+    assert not same(subject_key(a), subject_key(b)), (subject_key(a), subject_key(b))
