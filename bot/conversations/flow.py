@@ -109,9 +109,20 @@ class SameMatter:
             self._mark = max(self._mark, rows[-1][0])
         return [tuple(r) for r in rows]
 
-    def _signed(self, rows) -> list[tuple[str, Signature | bytes]]:
-        return [(str(case_id), signature or self.make(description))
+    def _signed(self, rows) -> list[tuple[str, Signature]]:
+        return [(str(case_id), self.stored(signature, description))
                 for case_id, signature, description in rows if str(case_id) not in self._index]
+
+    def stored(self, signature: bytes | None, description: str,
+               subjects: Iterable[Subject] = ()) -> Signature:
+        """A case's stored signature, or one made afresh where there is none (filed before
+        signatures were kept) or it was made another way (``nlp.similar`` changed since)."""
+        if signature:
+            try:
+                return Signature.from_bytes(signature)
+            except ValueError:
+                pass
+        return self.signature(description, subjects)
 
     async def index(self, session: AsyncSession) -> SameMatterIndex:
         """The index, with the cases filed since it was last read."""

@@ -25,7 +25,6 @@ from bot.conversations.render import esc, local_time
 from cases import matters
 from cases.matters import Subject
 from config.catalog import Catalog
-from nlp.similar import Signature
 from storage.models import Case, Citizen
 
 log = logging.getLogger(__name__)
@@ -53,9 +52,8 @@ async def offer_for(ctx: Context) -> Case | None:
     index = await finder.index(ctx.session)
     best = None
     for case in mine:
-        other = (Signature.from_bytes(case.signature) if case.signature else finder.signature(
-            case.description, finder.subjects(ctx.catalog, case.level1, case.level2,
-                                              case.level3, case.answers)))
+        other = finder.stored(case.signature, case.description, finder.subjects(
+            ctx.catalog, case.level1, case.level2, case.level3, case.answers))
         match = index.compare(query_sig, other, case.number)
         if match is not None and (best is None or match.score > best[0]):
             best = (match.score, case)
