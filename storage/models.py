@@ -115,6 +115,32 @@ class SubjectWarning(SQLModel, table=True):
     raised_at: datetime = Field(default_factory=utcnow)
 
 
+class LiveSession(SQLModel, table=True):
+    """A handler talking with a citizen in real time about a case (在线接待): asked for by the
+    citizen (``requested``; ``queued`` outside working hours) or started by staff, taken by one
+    handler (``active``), ended by either side or after a silence (``ended``). While it is
+    active the bot relays both ways and says nothing of its own to the citizen."""
+
+    __table_args__ = (Index("ix_livesession_citizen_status", "citizen_chat_id", "status"),
+                      Index("ix_livesession_status_requested", "status", "requested_at"))
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    citizen_chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    department: str = Field(default="", max_length=64)
+    status: str = Field(default="requested", max_length=16)
+    queued: bool = False                 # asked for outside working hours
+    handler_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    handler_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger,
+                                                                         nullable=True))
+    handler_role: str = Field(default="", max_length=16)
+    requested_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    last_activity_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+    end_reason: str = Field(default="", max_length=16)   # citizen, staff, silence
+    announced_at: datetime | None = None  # a queued request shown to staff at opening time
+
+
 class Attachment(SQLModel, table=True):
     """A photo or document a citizen sent with a case (the file stays with Telegram), or a
     link to one (``media`` "link": the open API's ``media_url``)."""
