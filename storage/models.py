@@ -42,10 +42,13 @@ class Case(SQLModel, table=True):
     __table_args__ = (Index("ix_case_waiting_since", "waiting_since", "id"),
                       Index("ix_case_department_waiting_since", "department", "waiting_since",
                             "id"),
-                      # the leaders' numbers: cases received per category, from the index alone
-                      Index("ix_case_created_at_level1", "created_at", "level1"),
-                      Index("ix_case_department_created_at", "department", "created_at",
-                            "level1"))
+                      # the leaders' numbers (cases/stats.py): received per category and week,
+                      # today's lights per department, counted as ranges of these
+                      Index("ix_case_level1_created_at", "level1", "created_at"),
+                      Index("ix_case_department_level1", "department", "level1", "created_at"),
+                      Index("ix_case_waiting_department", "department", "waiting_since",
+                            sqlite_where=text("waiting_since IS NOT NULL"),
+                            postgresql_where=text("waiting_since IS NOT NULL")))
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, index=True, max_length=32)
@@ -167,6 +170,9 @@ class CaseEvent(SQLModel, table=True):
     fields: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
+_LATEST_STOPPED = text("superseded_at IS NULL AND stopped_at IS NOT NULL")
+
+
 class CaseDeadline(SQLModel, table=True):
     """One statutory time limit of a case (config/deadlines.yaml), started, paused, extended
     and stopped by the case's transitions. Running while ``stopped_at`` is empty."""
@@ -177,9 +183,23 @@ class CaseDeadline(SQLModel, table=True):
                       Index("ix_casedeadline_stopped_at", "stopped_at",
                             sqlite_where=text("stopped_at IS NOT NULL"),
                             postgresql_where=text("stopped_at IS NOT NULL")),
+                      # a case's rounds of one limit (the trigger of migration 0007 reads it)
+                      Index("ix_casedeadline_case_kind", "case_id", "kind", "id"),
+                      # the latest round of each limit: due in a period; concluded in one
                       Index("ix_casedeadline_latest_due", "kind", "due_at", "stopped_at",
-                            "case_id", sqlite_where=text("superseded_at IS NULL"),
-                            postgresql_where=text("superseded_at IS NULL")))
+                            "case_id", "superseded_at",
+                            sqlite_where=text("superseded_at IS NULL"),
+                            postgresql_where=text("superseded_at IS NULL")),
+                      Index("ix_casedeadline_latest_stopped", "kind", "stopped_at", "due_at",
+                            "case_id", "superseded_at", sqlite_where=_LATEST_STOPPED,
+                            postgresql_where=_LATEST_STOPPED),
+                      # overdue at a period's end: still running (by due date), or stopped since
+                      Index("ix_casedeadline_running", "due_at", "kind", "paused_at",
+                            "stopped_at", sqlite_where=text("stopped_at IS NULL"),
+                            postgresql_where=text("stopped_at IS NULL")),
+                      Index("ix_casedeadline_ended", "stopped_at", "kind", "due_at",
+                            "paused_at", "case_id", sqlite_where=text("stopped_at IS NOT NULL"),
+                            postgresql_where=text("stopped_at IS NOT NULL")))
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
     kind: str = Field(max_length=32)
@@ -206,6 +226,8 @@ class Rating(SQLModel, table=True):
     """The citizen's rating of a concluded case: at most one per case, given once, by the
     citizen only (bot/conversations/rating.py). Each aspect is 1–5, set once; the comment is optional."""
 
+    # 满意率 per week (cases/stats.py)
+    __table_args__ = (Index("ix_rating_overall_created_at", "overall", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", unique=True)
     overall: str = Field(max_length=32)      # a key of ``ratings`` in config/lifecycle.yaml

@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -121,8 +121,9 @@ class Numbers:
 
 async def numbers_of(web: Web, view: View, overdue_limit: int | None = None) -> Numbers:
     """The numbers; ``overdue_limit``: list that many overdue cases (None: all, for exports).
-    The page and its charts reuse them for ``web_numbers_seconds`` (counting a busy month of
-    a large office takes the database a second); exports are always counted afresh."""
+    The page and its four charts reuse them for ``web_numbers_seconds`` (five requests, one
+    count: counting a period afresh takes the database tens of milliseconds with 100,000
+    cases, ``cases.stats``); exports are always counted afresh."""
     if overdue_limit is None:
         return await count_numbers(web, view, None)
     key, now = ("numbers", view, overdue_limit), time.monotonic()
@@ -148,12 +149,7 @@ async def count_numbers(web: Web, view: View, overdue_limit: int | None) -> Numb
 
 def weeks_of(view: View) -> list[date]:
     """The Mondays of the weeks the period touches."""
-    week, last = stats.week_of(view.start), stats.week_of(view.end)
-    out = []
-    while week <= last:
-        out.append(week)
-        week += timedelta(days=7)
-    return out
+    return stats.weeks_of(view.start, view.end)
 
 
 # ---------------------------------------------------------------- the page

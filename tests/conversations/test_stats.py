@@ -32,11 +32,14 @@ import warnings
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.chat import Outgoing
 from bot.conversations import report
 from cases import stats
 from cases.deadlines import SHANGHAI, end_of_day
+from cases.lifecycle import Action, Role
+from cases.service import CaseService
 from config.catalog import Catalog
 from config.settings import PROJECT_DIR
 from storage.db import create_engine, session_factory
@@ -168,6 +171,43 @@ async def test_the_numbers_for_one_department(known):
     assert st.satisfaction.value == pytest.approx(0.95)
     assert [o.number[-2:] for o in st.overdue] == ["11"]
     assert list(st.lights) == ["hrss"]
+
+
+async def test_a_case_replied_twice_is_counted_by_its_final_round(db_url):
+    """Replied in March, sent back and replied again in April: concluded once, in April (its
+    latest handling round), late or on time by that round's limit. The first round is marked
+    superseded by the database when the second starts, on SQLite and on PostgreSQL."""
+    await upgrade(db_url)
+    engine = create_engine(db_url)
+    sessions = session_factory(engine)
+    service = CaseService(CATALOG.lifecycle)
+    async with sessions() as s, s.begin():
+        citizen = Citizen(chat_id=90_001)
+        s.add(citizen)
+        await s.flush()
+        case = await service.file(s, citizen=citizen, at=at(3, 2), attachments=[],
+                                  level1=LABOUR, department="hrss", description="拖欠工资")
+    reply = {"outcome": "solved", "reply_text": "已责令公司支付。"}
+    for action, role, when, fields in [(Action.ACCEPT, Role.INTAKE, at(3, 3), None),
+                                       (Action.REPLY, Role.HANDLER, at(3, 10), reply),
+                                       (Action.SEND_BACK, Role.INTAKE, at(3, 20),
+                                        {"reason": "工资仍未到账"}),
+                                       (Action.REPLY, Role.HANDLER, at(4, 2), reply)]:
+        async with sessions() as s, s.begin():
+            case = await s.get(Case, case.id)
+            await service.act(s, case, action, role, now=when, seen_version=case.version,
+                              actor="staff:1", fields=fields)
+    async with sessions() as s:
+        rounds = (await s.exec(select(CaseDeadline).where(CaseDeadline.kind == "handling")
+                               .order_by(CaseDeadline.id))).all()
+        assert [(r.stopped_at, r.superseded_at) for r in rounds] == [
+            (at(3, 10), at(3, 20)), (at(4, 2), None)]
+        march = await stats.compute(s, start=START, end=END, now=NOW, **NUMBERS)
+        april = await stats.compute(s, start=date(2026, 4, 1), end=date(2026, 4, 30),
+                                    now=NOW, **NUMBERS)
+    await engine.dispose()
+    assert (march.on_time.n, april.on_time.n) == (0, 1)
+    assert (april.on_time.part, april.rating_rate.n) == (1, 1)
 
 
 async def test_the_text_shows_each_number_with_its_n(known):
