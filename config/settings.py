@@ -59,9 +59,13 @@ class Settings(BaseSettings):
     # How often the scheduler looks for due reminders, escalations and notices, in seconds.
     scheduler_interval: float = 60.0
 
-    # The web workspace for staff and leaders and the open API (issue 11), served beside the
-    # bot by ``make run``; ``python main.py web`` serves it alone. Empty: not served.
+    # The web workspace for staff and leaders and the open API (issue 11), served by ``make run``
+    # too; ``python main.py web`` serves it alone. Empty: not served.
     web_listen: str = "127.0.0.1:8080"
+    # With the bot on Telegram the web is a process of its own that the bot starts and stops
+    # (pages never hold up the chat); true: on the bot's own event loop instead. The console
+    # always serves it on its own loop.
+    web_in_process: bool = False
     # The address people open (sign-in links); default: http://<web_listen>
     web_base_url: str | None = None
     # Signs the session cookies; empty: a random one kept in data/web_secret
