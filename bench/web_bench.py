@@ -3,19 +3,23 @@ while the web is being used.
 
     .venv/bin/python bench/web_bench.py [--cases 100000] [--requests 200] [--citizens 100]
                                         [--db sqlite|postgresql|both]
+                                        [--web-in-process | --web-apart]
 
 1. Seeds a database with N cases (citizens, registration events, running limits, a spread of
    statuses, ages and departments; ratings for the concluded ones).
-2. Starts the bot as its own process (``main.py telegram``, aiogram, against the fake Bot API
-   server, serving the web beside it as ``make run`` does) and signs a leader in.
+2. Starts the bot as ``make run`` does on Telegram (``main.py telegram``, aiogram, against the
+   fake Bot API server, with ``HUIYIN_WEB_LISTEN``: the bot starts the web as its own child
+   process) and signs a leader in.
 3. Server time (the ``Server-Timing`` header the app sets) of ``--requests`` requests each to
    the worklist's first page, a filtered page (a department, red lights, a search word) and
    the dashboard (its numbers are kept a minute; also measured counted afresh, a new period
    each request): p50 and p95 (target p95 ≤ 150 ms).
 4. Citizens file complete complaints over the fake Bot API: updates/s with the web idle, then
    while staff open the worklist and dashboard pages at ``--web-rate`` pages a second (default
-   5, a busy office; 0: back to back) (target: ≥ 80 % of the idle figure). ``--web-apart``
-   serves the web as its own process (``main.py web``) instead of beside the bot.
+   5, a busy office; 0: back to back) (target: ≥ 80 % of the idle figure).
+   ``--web-in-process`` serves the web on the bot's own event loop instead
+   (``HUIYIN_WEB_IN_PROCESS=true``, the console's way); ``--web-apart`` starts it by hand as
+   a process of its own beside a bot without it (``main.py web``).
 """
 from __future__ import annotations
 
@@ -196,7 +200,7 @@ async def citizens_round(tg: FakeTelegram, first: int, n: int) -> float:
 
 
 async def bench(db: str, n_cases: int, n_requests: int, n_citizens: int,
-                web_rate: float, apart: bool) -> None:
+                web_rate: float, web: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="web_bench_"))
     if db == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
@@ -209,7 +213,10 @@ async def bench(db: str, n_cases: int, n_requests: int, n_citizens: int,
         url = PG_URL.format(name=name)
     t0 = time.perf_counter()
     await seed(url, n_cases)
-    print(f"{db}: seeded {n_cases} cases in {time.perf_counter() - t0:.0f} s", flush=True)
+    how = {"child": "the bot's child process (make run)", "in-process": "on the bot's loop",
+           "apart": "started by hand"}[web]
+    print(f"{db}: seeded {n_cases} cases in {time.perf_counter() - t0:.0f} s; the web: {how}",
+          flush=True)
     port = 18080 + random.randrange(1000)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -221,10 +228,12 @@ async def bench(db: str, n_cases: int, n_requests: int, n_citizens: int,
                        HUIYIN_SEND_PER_SECOND="0", HUIYIN_SEND_PRIVATE_PER_SECOND="0",
                        HUIYIN_SEND_GROUP_PER_MINUTE="0", HUIYIN_WEB_LISTEN=f"127.0.0.1:{port}",
                        HUIYIN_WEB_SECRET="bench", HUIYIN_CONFIG_DIR=str(leaders_config(tmp)))
-            if apart:   # the web as its own process (main.py web), the bot without it
+            if web == "apart":        # started by hand (main.py web), the bot without it
                 procs = [await spawn({**env, "HUIYIN_WEB_LISTEN": ""}),
                          await spawn(env, "web")]
-            else:       # as make run: the web beside the bot, in its process
+            elif web == "in-process":   # on the bot's own event loop
+                procs = [await spawn({**env, "HUIYIN_WEB_IN_PROCESS": "true"})]
+            else:                       # as make run: the bot starts it as its child
                 procs = [await spawn(env)]
             try:
                 await wait_http(base)
@@ -288,11 +297,15 @@ async def main() -> None:
     p.add_argument("--db", default="both", choices=["sqlite", "postgresql", "both"])
     p.add_argument("--web-rate", type=float, default=5.0,
                    help="pages a second staff open while citizens file (0: back to back)")
-    p.add_argument("--web-apart", action="store_true",
-                   help="serve the web as its own process (main.py web), not beside the bot")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--web-in-process", dest="web", action="store_const", const="in-process",
+                     help="serve the web on the bot's event loop (HUIYIN_WEB_IN_PROCESS=true)")
+    how.add_argument("--web-apart", dest="web", action="store_const", const="apart",
+                     help="start the web by hand (main.py web) beside a bot without it")
+    p.set_defaults(web="child")
     a = p.parse_args()
     for db in (["sqlite", "postgresql"] if a.db == "both" else [a.db]):
-        await bench(db, a.cases, a.requests, a.citizens, a.web_rate, a.web_apart)
+        await bench(db, a.cases, a.requests, a.citizens, a.web_rate, a.web)
 
 
 if __name__ == "__main__":
