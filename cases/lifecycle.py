@@ -57,6 +57,7 @@ class Action(StrEnum):
     START_REVIEW = "start_review"
     REQUEST_SECOND_REVIEW = "request_second_review"
     CLOSE = "close"
+    RECEPTION = "reception"       # a leader's reception day: its outcome, recorded on the case
 
 
 
@@ -93,6 +94,7 @@ class Transition:
     within: str | None = None
     after: str | None = None
     notify: str | None = None
+    offered: bool = True         # False: done from its own flow, never a button or a form
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,7 @@ class Lifecycle:
     refusals: Mapping[str, str] = field(default_factory=dict)
     day_units: Mapping[str, str] = field(default_factory=dict)
     event_notes: Mapping[str, str] = field(default_factory=dict)
+    reception_outcomes: Mapping[str, Choice] = field(default_factory=dict)  # 交办, 包案 …
 
     def status_label(self, status: str) -> str:
         return self.labels["statuses"].get(str(status), str(status))
@@ -140,7 +143,7 @@ class Lifecycle:
     def actions_for(self, status: CaseStatus, role: Role, *, paused: bool = False) -> list[Action]:
         """What ``role`` may do now, in table order: for buttons and menus."""
         return [row.action for (s, _), row in self.transitions.items()
-                if s == status and role in row.roles
+                if s == status and role in row.roles and row.offered
                 and not (row.pauses and paused) and not (row.resumes and not paused)]
 
 
@@ -176,13 +179,14 @@ class TransitionPlan:
 # --- loading and checking the table -----------------------------------------------------------
 
 _ROW_KEYS = {"from", "action", "to", "roles", "requires", "starts", "stops", "pauses", "resumes",
-             "extends", "within", "after", "notify"}
+             "extends", "within", "after", "notify", "offered"}
 
 
 _LABELLED = {"statuses": CaseStatus, "actions": Action, "roles": Role}
 REFUSALS = ("status_changed", "stale", "not_now", "wrong_role", "already_paused", "not_paused",
             "window_passed", "window_open", "field_missing", "days_not_number",
-            "days_out_of_range", "extension_cap", "unknown_outcome", "unknown_rating")
+            "days_out_of_range", "extension_cap", "unknown_outcome", "unknown_rating",
+            "unknown_reception_outcome")
 
 
 def parse_lifecycle(raw: dict, rules: DeadlineRules, path: object = "lifecycle") -> Lifecycle:
@@ -201,6 +205,8 @@ def parse_lifecycle(raw: dict, rules: DeadlineRules, path: object = "lifecycle")
                 for k, v in (raw.get("outcomes") or {}).items()}
     ratings = {k: Choice(k, v["label"], offers_review=bool(v.get("offers_review")))
                for k, v in (raw.get("ratings") or {}).items()}
+    reception_outcomes = {k: Choice(k, str(v["label"]))
+                          for k, v in (raw.get("reception_outcomes") or {}).items()}
     limit_names = {f"limit_{kind}" for kind in rules.limits}
     for choice in outcomes.values():
         _check_fields(f"outcome {choice.key}", choice.requires, field_labels)
@@ -243,7 +249,8 @@ def parse_lifecycle(raw: dict, rules: DeadlineRules, path: object = "lifecycle")
                 raise ValueError(f"{where}: a second row for ({status}, {action})")
             transitions[(status, action)] = Transition(
                 status, action, to, roles, requires, extends=single["extends"],
-                within=single["within"], after=single["after"], notify=notify, **kinds)
+                within=single["within"], after=single["after"], notify=notify,
+                offered=bool(item.get("offered", True)), **kinds)
 
     used = {s for s, _ in transitions} | {row.to for row in transitions.values()}
     for status in sorted(used - {CaseStatus.CLOSED}):
@@ -257,7 +264,8 @@ def parse_lifecycle(raw: dict, rules: DeadlineRules, path: object = "lifecycle")
         _check_template(f"timeline {action}", words, set(field_labels))
     return Lifecycle(transitions, field_labels, outcomes, ratings,
                      raw.get("review_offer") or "", rules, timeline, labels, refusals,
-                     dict(raw.get("day_units") or {}), dict(raw.get("event_notes") or {}))
+                     dict(raw.get("day_units") or {}), dict(raw.get("event_notes") or {}),
+                     reception_outcomes)
 
 
 def _check_fields(where: str, names: tuple[str, ...], labels: Mapping[str, str]) -> None:
@@ -384,6 +392,10 @@ def _check_fields_given(row: Transition, fields: dict[str, Any], table: Lifecycl
     if "rating" in row.requires and fields["rating"] not in table.ratings:
         raise table.refused("unknown_rating",
                             choices="、".join(c.label for c in table.ratings.values()))
+    if ("reception_outcome" in row.requires
+            and fields["reception_outcome"] not in table.reception_outcomes):
+        raise table.refused("unknown_reception_outcome", choices="、".join(
+            c.label for c in table.reception_outcomes.values()))
     return fields
 
 
@@ -392,4 +404,6 @@ def _display(key: str, value: Any, table: Lifecycle) -> str:
         return table.outcomes[value].label
     if key == "rating" and value in table.ratings:
         return table.ratings[value].label
+    if key == "reception_outcome" and value in table.reception_outcomes:
+        return table.reception_outcomes[value].label
     return str(value)

@@ -308,3 +308,52 @@ class OutboxMessage(SQLModel, table=True):
 # Lets SQLAlchemy insert a batch of rows in one statement and still tell which new id is whose
 # (its "insertmanyvalues" sentinel; SQLite alone has no other way): filled only by such inserts.
 OutboxMessage.__table__.append_column(insert_sentinel("insert_sentinel"))
+
+
+class ReceptionSlot(SQLModel, table=True):
+    """A leader's reception slot (领导接访日, cases/reception.py): when, where (a place, or video
+    with a meeting link), for how many citizens, about which topics. ``booked`` counts the
+    confirmed bookings: a place is taken with one conditional update (``booked < capacity``),
+    so two citizens asking for the last place at once cannot both get it. ``listed_at``: the
+    day's list was sent to the leaders and staff (once)."""
+
+    __table_args__ = (Index("ix_receptionslot_starts", "starts_at", "cancelled_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    starts_at: datetime
+    ends_at: datetime
+    place: str = ""                     # empty for a video reception
+    video: bool = False
+    link: str = ""                      # the meeting link of a video reception
+    capacity: int = 1
+    booked: int = 0
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    host_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    host_name: str = ""                 # the receiving leader, as citizens are told
+    created_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    cancelled_at: datetime | None = None
+    cancel_reason: str = ""
+    listed_at: datetime | None = None
+
+
+class ReceptionBooking(SQLModel, table=True):
+    """A citizen's appointment in a reception slot about one of their cases: ``booked`` (a
+    place), ``waiting`` (the waiting list, first come first served) or ``cancelled``. Each
+    reminder is marked once in the transaction that queues it; ``outcome`` is what the leader
+    recorded on the case after the reception (the lifecycle's ``reception`` step)."""
+
+    __table_args__ = (Index("ix_receptionbooking_slot_status", "slot_id", "status", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    slot_id: int = Field(foreign_key="receptionslot.id")
+    case_id: int = Field(foreign_key="case.id", index=True)
+    citizen_chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    matter: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default="booked", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    promoted_at: datetime | None = None     # moved up from the waiting list
+    cancelled_at: datetime | None = None
+    cancelled_by: str = Field(default="", max_length=16)   # citizen, reschedule, slot
+    reminded_day_at: datetime | None = None
+    reminded_soon_at: datetime | None = None
+    outcome: str = Field(default="", max_length=16)
+    outcome_at: datetime | None = None

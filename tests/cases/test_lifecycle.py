@@ -36,6 +36,7 @@ GOOD_FIELDS = {
     "channel": "向劳动人事争议仲裁委员会申请仲裁", "leader": "王副市长", "days": 20,
     "question": "请提供工资条照片", "info": "已上传工资条", "outcome": "plan",
     "plan": "4月底前分两期支付", "reply_text": "已责令用人单位限期支付", "rating": "satisfied",
+    "reception_outcome": "answer", "reception_note": "已当面解释政策并明确办理时限",
 }
 
 
@@ -81,9 +82,12 @@ def test_outcome_kinds_and_ratings():
 
 
 def test_table_size_and_every_action_used():
-    assert len(TABLE.transitions) == 59
+    assert len(TABLE.transitions) == 72    # 59 + the reception outcome from each of 13 states
     assert {a for _, a in TABLE.transitions} == set(Action)
-    assert not [key for key in TABLE.transitions if key[0] == CaseStatus.CLOSED]
+    # closed is final: the only row from it records a reception and keeps it closed
+    assert [key for key in TABLE.transitions if key[0] == CaseStatus.CLOSED] == [
+        (CaseStatus.CLOSED, Action.RECEPTION)]
+    assert TABLE.row(CaseStatus.CLOSED, Action.RECEPTION).to == CaseStatus.CLOSED
 
 
 # --- every allowed transition -----------------------------------------------------------------
@@ -415,3 +419,18 @@ def test_a_state_without_a_way_out_is_refused(tmp_path):
     text = BASE + "  - {from: registered, action: route, to: routed, roles: [intake]}\n"
     with pytest.raises(ValueError, match="no way out of state routed"):
         load_lifecycle(write(tmp_path, text), TABLE.rules)
+
+
+# --- a reception day's outcome ----------------------------------------------------------------
+
+def test_a_reception_outcome_is_an_event_on_the_case_in_any_state_never_a_button():
+    plan = plan_transition("closed", "reception", "leader", case_no="A7",
+                           fields={"reception_outcome": "own", "reception_note": "由我包案"})
+    assert (plan.before, plan.status) == (CaseStatus.CLOSED, CaseStatus.CLOSED)
+    assert not (plan.starts or plan.stops or plan.pauses or plan.resumes)
+    assert plan.note == "领导接访；接访结果：包案；领导意见：由我包案"
+    assert "已记录接访结果：包案" in plan.citizen_message
+    assert all(Action.RECEPTION not in TABLE.actions_for(s, r) for s in CaseStatus for r in Role)
+    with pytest.raises(TransitionRefused, match="接访结果须为以下之一：交办、包案、当场答复"):
+        plan_transition("accepted", "reception", "intake",
+                        fields={"reception_outcome": "shrug", "reception_note": "…"})
