@@ -22,8 +22,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
-from sqlalchemy import case, func, or_
+from sqlalchemy import bindparam, case, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -124,6 +125,36 @@ def week_bounds(start: date, end: date) -> list[tuple[date, datetime, datetime]]
     return [(week, cuts[i], cuts[i + 1]) for i, week in enumerate(weeks)]
 
 
+def week_params(weeks: list[tuple[date, datetime, datetime]]) -> dict[str, datetime]:
+    """The values of the ``since_<i>`` / ``until_<i>`` parameters of ``counted_by_week``."""
+    return {f"{end}_{i}": at for i, (_, since, until) in enumerate(weeks)
+            for end, at in (("since", since), ("until", until))}
+
+
+@lru_cache(maxsize=64)
+def counted_by_week(n_weeks: int, ratings: bool, of_department: bool):
+    """Per distinct value (a case's first-level category, or a rating's ``overall``), its
+    count in each of ``n_weeks`` weeks: one range count per value and week of an index led by
+    (value, created_at). Built once per shape; the weeks (``week_params``) and the department
+    (``department``) are parameters."""
+    value, created = ((col(Rating.overall), col(Rating.created_at)) if ratings
+                      else (col(Case.level1), col(Case.created_at)))
+    department = bindparam("department")
+    where = [Case.department == department] if of_department and not ratings else []
+    values = distinct_values(value, *where)
+
+    def counted(i: int):
+        stmt = (select(func.count()).select_from(value.table)
+                .where(value == values.c.value, created >= bindparam(f"since_{i}"),
+                       created < bindparam(f"until_{i}"), *where))
+        if of_department and ratings:
+            stmt = stmt.join(Case, col(Case.id) == Rating.case_id).where(
+                Case.department == department)
+        return stmt.scalar_subquery()
+    return (select(values.c.value, *[counted(i) for i in range(n_weeks)])
+            .where(values.c.value.is_not(None)))
+
+
 async def compute(session: AsyncSession, *, start: date, end: date, now: datetime,
                   lifecycle: Lifecycle, weights: dict[str, float],
                   department: str | None = None, overdue_limit: int | None = None) -> Stats:
@@ -137,17 +168,11 @@ async def compute(session: AsyncSession, *, start: date, end: date, now: datetim
 
     # received, per category and week
     weeks = week_bounds(start, end)
-    categories = distinct_values(col(Case.level1), *in_dep)
-
-    def received_in(since: datetime, until: datetime):
-        return (select(func.count()).select_from(Case)
-                .where(Case.level1 == categories.c.value, col(Case.created_at) >= since,
-                       col(Case.created_at) < until, *in_dep).scalar_subquery())
     per_category: dict[str, int] = {}
     weekly: dict[date, dict[str, int]] = defaultdict(dict)
     for level1, *counts in (await session.exec(
-            select(categories.c.value, *[received_in(since, until) for _, since, until in weeks])
-            .where(categories.c.value.is_not(None)))).all():
+            counted_by_week(len(weeks), False, bool(department)),
+            params={**week_params(weeks), "department": department})).all():
         for (week, _, _), n in zip(weeks, counts, strict=True):
             if n:
                 weekly[week][level1] = n
@@ -206,8 +231,9 @@ async def compute(session: AsyncSession, *, start: date, end: date, now: datetim
                 .where(*ended))).all()]
     late.sort(key=lambda row: (row[3], row[0]))
     as_of_day = last_day_of(as_of)   # the period's last day, or today
-    st.overdue = [Overdue(number, dep, kind, last_day_of(due), (as_of_day - last_day_of(due)).days)
-                  for number, dep, kind, due in late[:overdue_limit]]
+    st.overdue = [Overdue(number, dep, kind, day, (as_of_day - day).days)
+                  for number, dep, kind, due in late[:overdue_limit]
+                  for day in (last_day_of(due),)]
 
     # today's lights: per department (the departments with waiting cases), each colour a range
     departments = distinct_values(col(Case.department), col(Case.waiting_since).is_not(None),
@@ -241,20 +267,10 @@ async def satisfaction_by_week(session: AsyncSession, *, start: date, end: date,
     rated that week, Σ weight × rating / n. Weeks without a rating are left out. Counted as
     ranges of ``ix_rating_overall_created_at``, one per rating and week."""
     weeks = week_bounds(start, end)
-    overall = distinct_values(col(Rating.overall))
-
-    def given_in(since: datetime, until: datetime):
-        stmt = (select(func.count()).select_from(Rating)
-                .where(Rating.overall == overall.c.value, col(Rating.created_at) >= since,
-                       col(Rating.created_at) < until))
-        if department:
-            stmt = stmt.join(Case, col(Case.id) == Rating.case_id).where(
-                Case.department == department)
-        return stmt.scalar_subquery()
     per_week: dict[date, list[tuple[str, int]]] = defaultdict(list)
     for key, *counts in (await session.exec(
-            select(overall.c.value, *[given_in(since, until) for _, since, until in weeks])
-            .where(overall.c.value.is_not(None)))).all():
+            counted_by_week(len(weeks), True, bool(department)),
+            params={**week_params(weeks), "department": department})).all():
         for (week, _, _), n in zip(weeks, counts, strict=True):
             if n:
                 per_week[week].append((key, n))
