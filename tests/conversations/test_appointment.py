@@ -119,6 +119,8 @@ async def test_leaders_and_intake_staff_publish_slots_others_cannot_bad_input_is
     assert len(await slots(world.app)) == 1
     await desk.send("/slots")
     assert "#1" in desk.text and "已约 0/4" in desk.text
+    await desk.send("/help")
+    assert "/slot 日期" in desk.text and "/outcome" in desk.text
 
 
 # ---------------------------------------------------------------- booking
