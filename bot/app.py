@@ -105,14 +105,16 @@ async def build_app(settings: Settings, *, migrate: bool = True,
                               or (lambda: load_classifier(settings.config_dir)))
     source.warm_up()
     sessions = session_factory(db)
+    reader = (create_engine(settings.database_url, reading=True)
+              if settings.database_url.startswith(SQLITE_PREFIX) else None)
     matters = SameMatter(settings.config_dir)
-    matters.warm_up(sessions)
+    # read on the reader's connections: on SQLite the writers' begin with the write lock, and
+    # an event's transaction (holding it) may be waiting for this very warm-up
+    matters.warm_up(session_factory(reader or db))
     engine = Engine(sessions=sessions, catalog=catalog,
                     casework=CaseService(catalog.lifecycle, access(settings, catalog)),
                     classifier=source, settings=settings, registry=registry(),
                     extractor=Extractor(catalog.vocabulary),
                     on_outgoing=on_outgoing, write_gate=write_gate(settings.database_url),
                     matters=matters)
-    reader = (create_engine(settings.database_url, reading=True)
-              if settings.database_url.startswith(SQLITE_PREFIX) else None)
     return App(settings=settings, db=db, engine=engine, reader=reader)

@@ -21,8 +21,9 @@ from sqlmodel import col, or_, select
 
 from bot.conversations import presenters
 from bot.conversations.flow import Context, Scope
-from bot.conversations.render import esc, local_time
+from bot.conversations.render import esc
 from cases import matters
+from cases.deadlines import local_date
 from cases.matters import Subject
 from config.catalog import Catalog
 from storage.models import Case, Citizen
@@ -61,15 +62,16 @@ async def offer_for(ctx: Context) -> Case | None:
 
 
 def own_cases(ctx: Context):
-    """The citizen's open cases, newest first: those filed from this chat, and those given the
-    phone number this chat shared with Telegram's own 「发送手机号」 button (a number typed
-    could be anyone's: it finds nothing)."""
+    """The citizen's open cases, newest first: those filed from this chat, and those filed
+    without a chat (the open API, a hotline) under the phone number this chat shared with
+    Telegram's own 「发送手机号」 button. A case of another chat is never offered, and a number
+    typed could be anyone's: it finds nothing."""
     phone = ctx.data.get("phone") if ctx.data.get("phone_shared") else None
-    owners = select(Citizen.id).where(or_(Citizen.chat_id == ctx.event.chat_id,
-                                          *([Citizen.phone == phone] if phone else [])))
+    chatless = select(Citizen.id).where(col(Citizen.chat_id).is_(None))
+    owners = select(Citizen.id).where(Citizen.chat_id == ctx.event.chat_id)
+    by_phone = ([col(Case.citizen_id).in_(chatless) & (Case.phone == phone)] if phone else [])
     return (select(Case).where(Case.status != matters.FINAL,
-                               or_(col(Case.citizen_id).in_(owners),
-                                   *([Case.phone == phone] if phone else [])))
+                               or_(col(Case.citizen_id).in_(owners), *by_phone))
             .order_by(col(Case.id).desc()))
 
 
@@ -80,7 +82,8 @@ async def own_case(ctx: Context, number: str) -> Case | None:
 def offer_text(ctx: Context, case: Case) -> str:
     t = ctx.texts
     days = (ctx.now - case.created_at.replace(tzinfo=ctx.now.tzinfo)).days
-    return t("same_matter_offer", date=local_time(case.created_at)[5:10].replace("-", "月") + "日",
+    filed = local_date(case.created_at)
+    return t("same_matter_offer", date=t("date_month_day", month=filed.month, day=filed.day),
              number=case.number, topic=esc(case.level3 or case.level2 or case.level1),
              department=esc(ctx.catalog.department_name(case.department)),
              status=presenters.status_label(ctx, case.status), days=days)

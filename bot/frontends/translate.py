@@ -33,7 +33,10 @@ def translate_update(update) -> Translated:
     if message.text is not None:
         return Translated(Incoming.from_text(chat.id, user.id, message.text, **common))
     if message.contact is not None:
-        return Translated(Incoming(chat.id, user.id, Kind.CONTACT,
+        # the sender's own number (Telegram's 「发送手机号」 button), or a card of someone
+        # else's: that is only a number given, as if typed
+        own = message.contact.user_id == user.id
+        return Translated(Incoming(chat.id, user.id, Kind.CONTACT if own else Kind.TEXT,
                                    text=message.contact.phone_number, **common))
     if message.photo:
         return Translated(Incoming(chat.id, user.id, Kind.ATTACHMENT, media="photo",

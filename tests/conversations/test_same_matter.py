@@ -128,6 +128,15 @@ async def test_saying_it_is_a_new_matter_files_it_and_staff_see_it_may_be_relate
     assert related and first.number in related[0].fields["cases"]
 
 
+async def test_a_case_of_another_chat_is_never_offered_even_with_the_same_phone(world):
+    _, _, chat = people(world)
+    first = await file_wages(chat)          # shared 13812345678 from chat 501
+    other = Chat(world.app, chat_id=779)
+    await complain(other, AGAIN, phone="13812345678")
+    assert "是否就是这件事" not in other.text and first.number not in other.text
+    assert "✅ 提交" in other.buttons()
+
+
 # ---------------------------------------------------------------- staff
 
 async def test_other_citizens_about_one_employer_are_shown_and_linked(world):
