@@ -14,8 +14,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Outgoing
 from bot.conversations import (
+    appointment,
     buttons,
     intake,
+    live,
     menu,
     progress,
     rating,
@@ -65,7 +67,7 @@ def registry() -> Registry:
     """Every conversation, button and command of the chat, in one place."""
     return Registry(
         flows={intake.NAME: intake, progress.NAME: progress, supplement.NAME: supplement,
-               rating.NAME: rating},
+               rating.NAME: rating, appointment.NAME: appointment},
         buttons={
             buttons.Menu: menu.on_button, buttons.Intake: intake.on_button,
             buttons.AskQuery: progress.on_ask_query, buttons.OpenCase: progress.on_open_case,
@@ -73,13 +75,20 @@ def registry() -> Registry:
             buttons.RateOverall: rating.on_overall, buttons.RateAspect: rating.on_aspect,
             buttons.NoComment: rating.on_no_comment, buttons.AskReview: rating.on_ask_review,
             buttons.CancelReview: rating.on_cancel_review,
+            # reception days (预约接访)
+            buttons.Appoint: appointment.on_start, buttons.PickSlot: appointment.on_pick_slot,
+            buttons.WaitForSlot: appointment.on_wait, buttons.PickCase: appointment.on_pick_case,
+            buttons.CancelBooking: appointment.on_cancel, buttons.MoveBooking: appointment.on_move,
+            buttons.QuitAppointment: appointment.on_quit,
         },
-        commands={**menu.COMMANDS, "web": websignin.cmd_web},
+        commands={**menu.COMMANDS, "web": websignin.cmd_web,
+                  "appointment": appointment.cmd_appointment},
         idle=menu.idle_input,
         unknown_command=menu.unknown_command,
         stale_button=stale_button,
         staff=staff.on_staff_event,
         staff_buttons=staff.BUTTONS,
+        before=live.citizen_before,
     )
 
 

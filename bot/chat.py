@@ -31,6 +31,7 @@ class Incoming:
     chat_type: str = "private"
     user_name: str = ""       # display name, never logged
     message_id: int | None = None  # the message the button was on, for edits
+    reply_to_text: str = ""   # the text (or caption) of the message this one answers
 
     @staticmethod
     def from_text(chat_id: int, user_id: int, text: str, **kw) -> Incoming:
@@ -64,3 +65,5 @@ class Outgoing:
     edit_message_id: int | None = None  # edit this message instead of sending a new one
     audience: str = "citizen"       # "citizen", "staff" or "leaders": who reads it
     photo: bytes | None = None      # a PNG sent as a photo, ``text`` as its caption
+    file_id: str = ""               # a file Telegram has (a citizen's photo, document, voice …)
+    file_media: str = ""            # … and its kind, sent again with ``text`` as its caption

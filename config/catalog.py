@@ -1,6 +1,7 @@
 """Everything under the configured folder, loaded once into one ``Catalog`` and passed in:
 texts, departments, questions, leaders, rating, the category tree, routing, the case
-lifecycle with its deadlines and holiday calendar, and the early-warning rules."""
+lifecycle with its deadlines and holiday calendar, the early-warning rules and the hours of live
+reception."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +9,9 @@ from pathlib import Path
 
 from cases.deadlines import DeadlineRules, WorkCalendar, parse_rules
 from cases.lifecycle import Lifecycle, parse_lifecycle
+from cases.live import LiveRules
 from cases.matters import WarningRule
+from cases.reception import ReceptionRules
 from config.settings import CONFIG_DIR
 from nlp.extract import FieldSpec, Vocabulary
 from nlp.rules import RoutingRules, read_yaml
@@ -109,6 +112,8 @@ class Catalog:
         self.lifecycle: Lifecycle = load_lifecycle(self.config_dir / "lifecycle.yaml",
                                                    self.deadlines)
         self.rating = self._rating(read("rating.yaml"))
+        # leaders' reception days: cut-off, reminders, the day's list, what to bring
+        self.reception = ReceptionRules.parse(read("reception.yaml", {}))
         self.taxonomy = Taxonomy.load(self.config_dir)
         self.routing = RoutingRules(read_yaml(self.config_dir / "routing.yaml"))
         self._questions = read("questions.yaml")
@@ -116,6 +121,7 @@ class Catalog:
         self.common_fields = tuple(_spec(row) for row in reading.get("common") or ())
         self.vocabulary = Vocabulary.parse(reading)
         self._rules: dict[tuple[str, str, str], CategoryRules] = {}
+        self.live = LiveRules.parse(read("live.yaml", {}), calendar)
         self.warnings = tuple(WarningRule.parse(row)
                               for row in read("warnings.yaml", {}).get("rules") or ())
 

@@ -31,7 +31,7 @@ from bot.app import App
 from bot.conversations.render import local_time
 from config.settings import PROJECT_DIR, Settings
 from storage.models import utcnow
-from web import auth, dashboard, open311, workspace
+from web import auth, dashboard, open311, warnings, workspace
 from web.deps import STATIC, TEMPLATES, Deliver, NotSignedIn, Web
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ def create_web(app: App, *, deliver: Deliver | None = None,
     api.include_router(auth.router)
     api.include_router(workspace.router)
     api.include_router(dashboard.router)
+    api.include_router(warnings.router)
     open311.install(api)   # the Open311 GeoReport v2 API, its errors in the spec's format
 
     @api.get("/healthz", include_in_schema=False)

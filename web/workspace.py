@@ -1,29 +1,38 @@
 """The staff workspace: the worklist, a case's page with its timeline and attachments, and the
 lifecycle's actions as forms. Every step goes through ``staff.take_input`` and
 ``staff.carry_out`` — the chat's own checks, case service and notices — so a step done here is
-checked, written and told exactly as one done in the chat."""
+checked, written and told exactly as one done in the chat.
+
+Cases about one matter (``cases.matters``): the page shows the case's group (同一事项) and the
+cases its 「可能相关」 events name, with forms to link, unlink, choose the main case and give the
+main case's reply to the rest of the group (``staff.reply_to_group``, as the chat's button).
+Linking needs a staff role on both cases, as ``/link`` in the chat; each change is an event on
+the case, shown in the timeline."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bot.conversations import presenters, staff
+from bot.conversations import grouping, live, presenters, staff
 from bot.conversations.flow import Scope
 from bot.conversations.render import category_of, mask_phone
-from cases import glance
+from cases import glance, matters
 from cases.lifecycle import Action, CaseStatus, Role, TransitionRefused
+from cases.service import Stale
 from nlp.api import Flag
 from storage import cases, repo
-from storage.models import Attachment, Case
+from storage.models import Attachment, Case, CaseEvent
 from web import files
 from web.deps import Staff, Web, current_staff, get_web
 from web.forms import bound, csrf_ok, csrf_value
 from web.query import FiltersDep, find
 
 log = logging.getLogger(__name__)
+NUMBER = re.compile(r"HY\d{8}-\d{5,}")     # a case number, as storage.repo.case_number writes it
 FLAGS = (Flag.COLLECTIVE, Flag.ESCALATION, Flag.LITIGATION, Flag.OFFICIAL, Flag.UTILITY)
 router = APIRouter(include_in_schema=False)
 
@@ -104,17 +113,8 @@ async def case_view(web: Web, scope: Scope, case: Case, who: Staff) -> dict:
     roles = scope.casework.access.roles_of(who.user_id, case)
     lifecycle = catalog.lifecycle
     name, phone = citizen_shown(web, case, roles, "")
-    events = []
-    for ev in await repo.events_of_case(scope.session, case_id=case.id):
-        role = lifecycle.role_label(ev.role) if ev.role else ""
-        events.append({"at": ev.at, "action": lifecycle.action_label(ev.action)
-                       if ev.action in lifecycle.labels["actions"] else
-                       catalog.lifecycle.event_notes.get(ev.action, ev.action),
-                       "role": role, "note": ev.note,
-                       "fields": [(lifecycle.field_labels.get(k, k),
-                                   presenters.field_words(lifecycle, k, v))
-                                  for k, v in (ev.fields or {}).items()],
-                       "status": lifecycle.status_label(ev.to_status) if ev.to_status else ""})
+    stored = await repo.events_of_case(scope.session, case_id=case.id)
+    events = [event_view(web, ev) for ev in stored]
     running = await cases.running_deadlines(scope.session, case_id=case.id)
     attachments = await repo.attachments_of(scope.session, case_id=case.id)
     others = [c for c in await repo.other_cases_of_citizen(scope.session, case=case)
@@ -132,7 +132,64 @@ async def case_view(web: Web, scope: Scope, case: Case, who: Staff) -> dict:
             "limits": [{"label": rules.label(d.kind), "day": glance.last_day(d),
                         "paused": d.paused_at is not None, "overdue": d.due_at <= now}
                        for d in running],
-            "forms": action_forms(scope, case, roles)}
+            "forms": action_forms(scope, case, roles),
+            "can_talk": bool(roles) and case.source == "chat" and case.status != "closed",
+            **await matter_view(scope, case, who, roles, stored)}
+
+
+def event_view(web: Web, ev: CaseEvent) -> dict:
+    """One event of the timeline in words: a lifecycle step by its label, the events of cases
+    about one matter by ``timeline_events`` (web.yaml), a system note by ``event_notes``."""
+    lifecycle = web.catalog.lifecycle
+    words = web.catalog.web.get("timeline_events") or {}
+    field_words = {**lifecycle.field_labels, **(web.catalog.web.get("timeline_fields") or {})}
+    if ev.action in lifecycle.labels["actions"]:
+        action = lifecycle.action_label(ev.action)
+    else:
+        action = words.get(ev.action) or lifecycle.event_notes.get(ev.action, ev.action)
+    return {"at": ev.at, "action": action,
+            "role": lifecycle.role_label(ev.role) if ev.role else "",
+            "note": ev.note if ev.note not in (ev.action, action) else "",
+            "fields": [(field_words.get(k, k), presenters.field_words(lifecycle, k, v))
+                       for k, v in (ev.fields or {}).items()],
+            "status": lifecycle.status_label(ev.to_status) if ev.to_status else ""}
+
+
+# ---------------------------------------------------------------- cases about one matter
+
+async def matter_view(scope: Scope, case: Case, who: Staff, roles: list[Role],
+                      events: list[CaseEvent]) -> dict:
+    """The case's group (同一事项, the cases ``who`` may see, main case first), the cases its
+    「可能相关」 events name (outside the group, visible), and what ``who`` may do with them."""
+    session, lifecycle = scope.session, scope.catalog.lifecycle
+    group = await matters.group_of(session, case)
+    grouped = len(group) > 1
+    members = [{"number": c.number, "main": i == 0 and grouped, "this": c.id == case.id,
+                "category": category_of(c), "status": lifecycle.status_label(c.status)}
+               for i, c in enumerate(group) if grouped and (c.id == case.id or who.sees(c))]
+    in_group = {c.number for c in group}
+    related, why = [], []
+    for ev in events:
+        if ev.action != "related":
+            continue
+        fields = ev.fields or {}
+        if fields.get("why"):
+            why.append(str(fields["why"]))
+        for number in NUMBER.findall(str(fields.get("cases") or "")):
+            if number in in_group or any(r.number == number for r in related):
+                continue
+            other = await repo.case_by_number(session, number=number)
+            if other is not None and who.sees(other):
+                related.append(other)
+    is_main = grouped and case.main_case_id is None
+    rest = []
+    if roles and is_main and await grouping.last_reply(scope, case) is not None:
+        rest = await grouping.rest_to_reply(scope, case)
+    return {"group": members, "grouped": grouped, "is_main": is_main,
+            "related": [{"number": c.number, "category": category_of(c),
+                         "status": lifecycle.status_label(c.status)} for c in related],
+            "related_why": "；".join(dict.fromkeys(why)),
+            "can_group": bool(roles), "group_reply_n": len(rest)}
 
 
 def action_forms(scope: Scope, case: Case, roles: list[Role]) -> list[dict]:
@@ -213,6 +270,124 @@ async def act(request: Request, number: str, action: str, web: WebDep, who: Staf
     return RedirectResponse(f"/cases/{case.number}", status_code=303)
 
 
+async def checked_form(request: Request):
+    """A grouping form's data, its CSRF token checked (403)."""
+    form = await bound(request)
+    data = await request.form()
+    if not csrf_ok(form):
+        raise HTTPException(status_code=403)
+    return data
+
+
+async def staff_case(web: Web, scope: Scope, number: str, who: Staff) -> Case:
+    """The case, visible to ``who`` (else 404) and with a staff role of theirs on it (else 403),
+    as the chat's ``staff.allowed_roles``."""
+    case = await visible_case(web, scope.session, number, who)
+    if not scope.casework.access.roles_of(who.user_id, case):
+        raise HTTPException(status_code=403)
+    return case
+
+
+def actor_of(who: Staff) -> str:
+    return f"staff:{who.user_id}"     # as the chat writes it (grouping.actor)
+
+
+def done(request: Request, number: str, text: str) -> RedirectResponse:
+    request.session["flash"] = text
+    return RedirectResponse(f"/cases/{number}", status_code=303)
+
+
+@router.post("/cases/{number}/link", response_class=HTMLResponse)
+async def link_case(request: Request, number: str, web: WebDep, who: StaffDep):
+    """Put this case into the group of the case numbered ``to`` (a staff role on both)."""
+    data = await checked_form(request)
+    to = str(data.get("to", "")).strip().upper()
+    problem, status = None, 422
+    async with web.writing() as scope:
+        case = await staff_case(web, scope, number, who)
+        other = await repo.case_by_number(scope.session, number=to) if to else None
+        if not to:
+            problem = web.t.link_missing
+        elif (other is None or not who.sees(other)
+              or not scope.casework.access.roles_of(who.user_id, other)):
+            problem, status = web.t("link_no_case", number=to), 404
+        else:
+            main = await matters.link(scope.session, case, other, now=scope.now,
+                                      actor=actor_of(who))
+            if main is None:
+                problem, status = web.t("already_linked", number=case.number,
+                                        other=other.number), 409
+            else:
+                n = len(await matters.group_of(scope.session, main))
+                text = web.t("linked", number=case.number, main=main.number, n=n)
+    if problem is not None:
+        return await show_case(request, web, who, number, http_status=status, problem=problem)
+    return done(request, case.number, text)
+
+
+@router.post("/cases/{number}/unlink", response_class=HTMLResponse)
+async def unlink_case(request: Request, number: str, web: WebDep, who: StaffDep):
+    await checked_form(request)
+    async with web.writing() as scope:
+        case = await staff_case(web, scope, number, who)
+        changed = await matters.unlink(scope.session, case, now=scope.now, actor=actor_of(who))
+    if not changed:
+        return await show_case(request, web, who, number, http_status=409,
+                               problem=web.t("not_linked", number=case.number))
+    return done(request, case.number, web.t("unlinked", number=case.number))
+
+
+@router.post("/cases/{number}/main", response_class=HTMLResponse)
+async def make_main(request: Request, number: str, web: WebDep, who: StaffDep):
+    await checked_form(request)
+    async with web.writing() as scope:
+        case = await staff_case(web, scope, number, who)
+        changed = await matters.make_main(scope.session, case, now=scope.now,
+                                          actor=actor_of(who))
+    if not changed:
+        return await show_case(request, web, who, number, http_status=409,
+                               problem=web.t("is_main", number=case.number))
+    return done(request, case.number, web.t("made_main", number=case.number))
+
+
+@router.post("/cases/{number}/group-reply", response_class=HTMLResponse)
+async def group_reply(request: Request, number: str, web: WebDep, who: StaffDep):
+    """The main case's last reply, given to the rest of its group: the chat's own
+    ``staff.reply_to_group`` (each citizen told, and rating, on their own)."""
+    data = await checked_form(request)
+    try:
+        version = int(str(data.get("version", "")))
+    except ValueError:
+        raise HTTPException(status_code=400) from None
+    problem, status = None, 409
+    async with web.writing() as scope:
+        case = await staff_case(web, scope, number, who)
+        roles = scope.casework.access.roles_of(who.user_id, case)
+        role = scope.casework.role_for(roles, case, Action.REPLY)
+        actor = web.t("actor", role=scope.catalog.lifecycle.role_label(role))
+        try:
+            sent, skipped = await staff.reply_to_group(scope, case, version,
+                                                       user_id=who.user_id, who=actor,
+                                                       here=None)
+        except Stale as exc:
+            problem = str(exc)
+        else:
+            if not sent:
+                problem, status = web.t.group_nothing, 422
+            elif (chat := scope.staff_chat_for(case.department)) is not None:
+                t = scope.texts   # the department's chat is told, as when done there
+                scope.send(chat, t("staff_group_replied", number=case.number, n=len(sent),
+                                   who=actor, skipped=t("staff_group_skipped",
+                                                        cases="、".join(skipped))
+                                   if skipped else ""))
+    if problem is not None:
+        return await show_case(request, web, who, number, http_status=status, problem=problem)
+    text = web.t("group_replied", number=case.number, n=len(sent))
+    if skipped:
+        text += web.t("group_skipped", cases="、".join(skipped))
+    return done(request, case.number, text)
+
+
 # ---------------------------------------------------------------- attachments
 
 @router.get("/files/{attachment_id}")
@@ -232,3 +407,19 @@ async def attachment(attachment_id: int, web: WebDep, who: StaffDep) -> Response
     return Response(body, media_type=content_type,
                     headers={"Content-Disposition": disposition,
                              "Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/cases/{number}/talk", response_class=HTMLResponse)
+async def talk(request: Request, number: str, web: WebDep, who: StaffDep):
+    """「与信访人对话」 from the web: the chat's own ``live.start_talk``; the staff member talks
+    in their private chat with the bot."""
+    await checked_form(request)
+    async with web.writing() as scope:
+        case = await staff_case(web, scope, number, who)
+        role = scope.casework.access.roles_of(who.user_id, case)[0]
+        refused = await live.start_talk(
+            scope, case, user_id=who.user_id, chat_id=who.user_id, name="",
+            who=web.t("actor", role=scope.catalog.lifecycle.role_label(role.value)))
+    if refused:
+        return await show_case(request, web, who, number, http_status=409, problem=refused)
+    return done(request, case.number, web.t("talk_started", number=case.number))

@@ -178,3 +178,50 @@ class StaffLink(ButtonData, prefix="s:l"):
 class StaffGroupReply(ButtonData, prefix="s:g"):
     case_id: int                  # the main case whose reply goes to the rest of its group
     version: int
+
+
+@dataclass(frozen=True)
+class LiveTake(ButtonData, prefix="s:t"):
+    live_id: int                  # a citizen's waiting request for a person, taken by the presser
+
+
+@dataclass(frozen=True)
+class LiveStart(ButtonData, prefix="s:c"):
+    case_id: int                  # start talking with this case's citizen
+
+
+# ---------------------------------------------------------------- reception days (预约接访)
+
+@dataclass(frozen=True)
+class Appoint(ButtonData, prefix="ap:go"):
+    pass                          # start booking (the main menu's 「预约接访」)
+
+
+@dataclass(frozen=True)
+class PickSlot(ButtonData, prefix="ap:slot"):
+    slot_id: int
+
+
+@dataclass(frozen=True)
+class WaitForSlot(ButtonData, prefix="ap:wait"):
+    slot_id: int                  # join the full slot's waiting list
+
+
+@dataclass(frozen=True)
+class PickCase(ButtonData, prefix="ap:case"):
+    case_id: int
+
+
+@dataclass(frozen=True)
+class CancelBooking(ButtonData, prefix="ap:x"):
+    booking_id: int
+
+
+@dataclass(frozen=True)
+class MoveBooking(ButtonData, prefix="ap:mv"):
+    booking_id: int               # reschedule: pick another slot
+
+
+@dataclass(frozen=True)
+class QuitAppointment(ButtonData, prefix="ap:q"):
+    pass

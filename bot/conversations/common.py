@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.chat import Button
-from bot.conversations.buttons import Menu
+from bot.conversations.buttons import Appoint, Menu
 from bot.conversations.flow import Context
 from config.catalog import Texts
 
@@ -11,6 +11,8 @@ def main_menu(ctx: Context) -> list[list[Button]]:
     t = ctx.texts
     return [[Button(t.menu_file, Menu("file").pack())],
             [Button(t.menu_progress, Menu("progress").pack()),
+             Button(t.menu_human, Menu("human").pack())],
+            [Button(t.menu_appointment, Appoint().pack()),
              Button(t.menu_help, Menu("help").pack())]]
 
 

@@ -163,8 +163,8 @@ def merge_adjacent(out: list[Outgoing]) -> list[Outgoing]:
         prev = merged[-1] if merged else None
         if (prev is not None and prev.chat_id == msg.chat_id and prev.audience == msg.audience
                 and not (prev.buttons or prev.request_contact or prev.remove_keyboard
-                         or prev.edit_message_id or prev.photo)
-                and not (msg.edit_message_id or msg.photo)
+                         or prev.edit_message_id or prev.photo or prev.file_id)
+                and not (msg.edit_message_id or msg.photo or msg.file_id)
                 and len(prev.text) + 2 + len(msg.text) <= MAX_MERGED_TEXT):
             merged[-1] = dataclasses.replace(msg, text=f"{prev.text}\n\n{msg.text}")
         else:
@@ -177,6 +177,8 @@ async def dispatch(ctx: Context) -> None:
     button = unpack(ev.data) if ev.kind == Kind.BUTTON else None
     if ev.chat_type != "private" or isinstance(button, registry.staff_buttons):
         await registry.staff(ctx, button)   # groups: staff buttons and commands only
+    elif registry.before is not None and await registry.before(ctx):
+        return
     elif ev.kind == Kind.COMMAND:
         await registry.commands.get(ev.command, registry.unknown_command)(ctx)
     elif ev.kind == Kind.BUTTON:

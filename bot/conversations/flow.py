@@ -239,3 +239,6 @@ class Registry:
     stale_button: Handler                           # button data that is not (or no longer) ours
     staff: Callable[[Context, ButtonData | None], Awaitable[None]]  # staff chats
     staff_buttons: tuple[type[ButtonData], ...] = ()  # staff buttons, wherever pressed
+    # Private-chat events go here before commands, buttons and flows; True: taken (a live
+    # conversation with a person: the bot keeps quiet meanwhile).
+    before: Callable[[Context], Awaitable[bool]] | None = None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.chat import Button, Kind
-from bot.conversations import intake, progress
+from bot.conversations import intake, live, progress
 from bot.conversations.buttons import Menu
 from bot.conversations.common import media_word, remind, show_menu, stale_button
 from bot.conversations.flow import Context
@@ -84,6 +84,8 @@ async def on_button(ctx: Context, button: Menu) -> None:
         await cmd_progress(ctx)
     elif button.action == "help":
         await cmd_help(ctx)
+    elif button.action == "human":
+        await live.request_human(ctx)
     else:
         await stale_button(ctx)
 

@@ -9,7 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from bot.chat import Button, Outgoing
-from bot.conversations.buttons import AddInfo, AskReview, RateOverall, StaffAction, StaffLink
+from bot.conversations.buttons import (
+    AddInfo,
+    AskReview,
+    LiveStart,
+    RateOverall,
+    StaffAction,
+    StaffLink,
+)
 from bot.conversations.flow import Context, Scope
 from bot.conversations.render import category_of, esc, local_time, mask_phone, shorten
 from cases import glance
@@ -89,6 +96,8 @@ def field_words(lifecycle: Lifecycle, key: str, value: object) -> str:
         return lifecycle.outcomes[value].label
     if key == "rating" and value in lifecycle.ratings:
         return lifecycle.ratings[value].label
+    if key == "reception_outcome" and value in lifecycle.reception_outcomes:
+        return lifecycle.reception_outcomes[value].label
     return str(value)
 
 
@@ -116,7 +125,13 @@ def action_buttons(scope: Scope, case: Case, roles: tuple[Role, ...]) -> list[li
 
 
 def chat_buttons(scope: Scope, case: Case, chat_id: int) -> list[list[Button]]:
-    return action_buttons(scope, case, chat_roles(scope, chat_id))
+    """A case's buttons in a staff chat: the steps the table allows, then 「与信访人对话」
+    (live reception) in a staff chat for a case filed in the chat and not archived."""
+    roles = chat_roles(scope, chat_id)
+    rows = action_buttons(scope, case, roles)
+    if Role.HANDLER in roles and case.source == "chat" and case.status != CaseStatus.CLOSED:
+        rows.append([Button(scope.texts.staff_live_start_button, LiveStart(case.id).pack())])
+    return rows
 
 
 def answers_of(catalog: Catalog, case: Case) -> list[tuple[str, Any]]:

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.chat import Outgoing
-from bot.conversations import presenters
+from bot.conversations import live, presenters
 from bot.conversations.engine import Engine
 from bot.conversations.flow import Scope
+from bot.conversations.reception_days import tell as tell_reception
 from bot.conversations.render import category_of, esc
-from cases import glance, jobs
+from cases import glance, jobs, reception
 from cases.jobs import Expired, Happening, Job, LimitPassed, Reminder, StillHandling
 from storage import cases
 
@@ -27,19 +28,33 @@ async def run_due(engine: Engine, now: datetime | None = None) -> list[Outgoing]
     now = now or engine.clock()
     async with engine.transaction() as session:   # short; queued with the writers on SQLite
         due = await jobs.due_jobs(engine.casework, session, now)
+        # leaders' reception days: citizens' reminders, the day's lists (cases/reception.py)
+        due += await reception.due_jobs(session, now, engine.catalog.reception)
     out: list[Outgoing] = []
     for job in due:
         try:
             out += await run_job(engine, job, now)
         except Exception:  # one bad job must not stop the others; it is tried again next run
             log.exception("scheduler: %s job %s failed", job.kind, job.id)
+    try:   # live reception: silent conversations end, the night's queue is shown at opening
+        async with engine.working(now) as scope:
+            await live.end_silent(scope)
+            await live.announce_queue(scope)
+        out += scope.out
+    except Exception:
+        log.exception("scheduler: live reception jobs failed")
     return out
 
 
 async def run_job(engine: Engine, job: Job, now: datetime) -> list[Outgoing]:
     async with engine.working(now) as scope:
-        for happening in await jobs.run_job(engine.casework, scope.session, job, now):
-            await tell(scope, happening)
+        if job.kind in reception.JOBS:
+            for found in await reception.run_job(scope.session, job, now,
+                                                 engine.catalog.reception):
+                await tell_reception(scope, found)
+        else:
+            for happening in await jobs.run_job(engine.casework, scope.session, job, now):
+                await tell(scope, happening)
     if scope.out:
         log.info("scheduler: %s job %s queued %s messages", job.kind, job.id, len(scope.out))
     return scope.out

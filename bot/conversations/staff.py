@@ -23,7 +23,7 @@ import logging
 from typing import Any
 
 from bot.chat import Button, Kind
-from bot.conversations import grouping, presenters, report, websignin, worklist
+from bot.conversations import grouping, live, presenters, report, websignin, worklist
 from bot.conversations.buttons import (
     ButtonData,
     StaffAction,
@@ -33,6 +33,8 @@ from bot.conversations.buttons import (
     StaffLink,
 )
 from bot.conversations.flow import Context, Scope
+from bot.conversations.reception_days import COMMANDS as RECEPTION
+from bot.conversations.reception_days import on_command as on_reception
 from cases.lifecycle import Action, CaseStatus, Role, TransitionRefused
 from cases.service import Done, Stale
 from storage import cases, repo
@@ -48,7 +50,7 @@ COMMANDS = {
     "reply": Action.REPLY, "sendback": Action.SEND_BACK, "review": Action.START_REVIEW,
     "close": Action.CLOSE,
 }
-BUTTONS = (StaffAction, StaffChoice, StaffCancel, StaffLink, StaffGroupReply)
+BUTTONS = (StaffAction, StaffChoice, StaffCancel, StaffLink, StaffGroupReply, *live.BUTTONS)
 
 
 def roles_of(ctx: Context, user_id: int, case: Case | None = None) -> list[Role]:
@@ -61,10 +63,15 @@ async def on_staff_event(ctx: Context, button: ButtonData | None) -> None:
     """A staff chat: staff buttons, staff commands, and a staff member's pending answer.
     Everything else in a group is ignored."""
     ev = ctx.event
-    if ev.kind == Kind.BUTTON and ev.data.startswith(f"{StaffAction.prefix}:"):
+    if isinstance(button, live.BUTTONS):
+        await live.on_staff_button(ctx, button)
+    elif ev.kind == Kind.BUTTON and ev.data.startswith(f"{StaffAction.prefix}:"):
         await on_button(ctx, button)   # a staff button, or a forged one
     elif ev.kind == Kind.COMMAND:
         await on_command(ctx)
+    elif (ev.kind in (Kind.TEXT, Kind.ATTACHMENT, Kind.OTHER) and ev.reply_to_text
+          and await live.staff_reply(ctx)):
+        return   # a handler answering a citizen in a live conversation
     elif ev.kind == Kind.TEXT and form_of(ctx) is not None:
         await on_answer(ctx, ev.text)
 
@@ -360,14 +367,19 @@ async def carry_out(scope: Scope, case: Case, form: dict, *, user_id: int, who: 
 VIEWS = {"cases": worklist.show, "stats": report.on_command, "warnings": grouping.show_warnings}
 # Commands that group cases about one matter: /link 编号 主案件编号, /unlink 编号, /main 编号
 GROUPING = ("link", "unlink", "main")
+# Live reception: /talk 编号 (talk with the citizen), /live (waiting and running), /end [编号]
+LIVE = ("talk", "live", "end")
 
 
 async def on_command(ctx: Context) -> None:
     ev, t = ctx.event, ctx.texts
     known = (ev.command in COMMANDS or ev.command in VIEWS or ev.command in GROUPING
-             or ev.command in ("case", "help", "cancel"))
+             or ev.command in LIVE or ev.command in ("case", "help", "cancel"))
     if ev.command == "web":
         await websignin.cmd_web(ctx)
+        return
+    if ev.command in RECEPTION:   # leaders' reception days: /slot /slots /cancelslot /outcome
+        await on_reception(ctx)
         return
     if not known:
         return  # not ours: groups hear many bots' commands
@@ -375,13 +387,16 @@ async def on_command(ctx: Context) -> None:
         refuse(ctx, t.staff_forbidden)
         return
     if ev.command == "help":
-        ctx.say(t.staff_help, audience="staff")
+        ctx.say(f"{t.staff_help}\n\n{t.reception_staff_help}", audience="staff")
         return
     if ev.command == "cancel":
         await cancel(ctx)
         return
     if ev.command in VIEWS:
         await VIEWS[ev.command](ctx, roles_of(ctx, ev.user_id))
+        return
+    if ev.command in LIVE:
+        await live.staff_command(ctx)
         return
     number, _, rest = ev.args.partition(" ")
     case = await repo.case_by_number(ctx.session, number=number.strip().upper()) if number else None

@@ -45,12 +45,14 @@ from bot.chat import Button
 from bot.frontends.translate import translate_update
 from bot.notify.api import (
     ALLOWED_UPDATES,
+    CAPTIONLESS,
     Permanent,
     Received,
     ReplyKeyboard,
     RetryAfter,
     Transient,
     Translated,
+    file_call,
 )
 from config.settings import Settings
 
@@ -160,6 +162,15 @@ class AiogramApi:
             msg = await self.bot.send_photo(chat_id, BufferedInputFile(photo, "chart.png"),
                                             caption=caption or None,
                                             reply_markup=_inline(buttons))
+        return msg.message_id
+
+    async def send_file(self, chat_id: int, media: str, file_id: str, caption: str, *,
+                        buttons: list[list[Button]]) -> int:
+        method, param = file_call(media)
+        extra = {} if param in CAPTIONLESS else {"caption": caption or None}
+        with _Errors():
+            msg = await getattr(self.bot, method)(chat_id, **{param: file_id}, **extra,
+                                                  reply_markup=_inline(buttons))
         return msg.message_id
 
     async def edit_message_text(self, chat_id: int, message_id: int, text: str, *,

@@ -61,6 +61,8 @@ class ConsoleChat:
                 continue
             body = plain(msg.text).replace("\n", "\n      ")
             self.out.write(f"\n{self.t.console_bot}> {body}\n")
+            if msg.file_id:
+                self.out.write(f"      {self.file_note(msg)}\n")
             for row in msg.buttons:
                 for b in row:
                     buttons.append((plain(b.text), b.data))
@@ -71,6 +73,11 @@ class ConsoleChat:
             self.choices = buttons
         self.out.flush()
 
+    def file_note(self, msg: Outgoing) -> str:
+        """A file sent on (the console has none to show): its kind and id."""
+        media = self.t.get(f"media_{msg.file_media}") or self.t.media_other
+        return self.t("console_file", media=media, file_id=msg.file_id)
+
     def _show_staff(self, msg: Outgoing) -> None:
         bar = "═" * 36
         self.out.write(f"\n╔{bar}\n║ {self.t('console_staff_chat', chat=msg.chat_id)}\n")
@@ -78,6 +85,8 @@ class ConsoleChat:
             self.out.write(f"║ {line}\n")
         if msg.photo:
             self.out.write(f"║ {self.t('console_photo_saved', path=save_photo(msg.photo))}\n")
+        if msg.file_id:
+            self.out.write(f"║ {self.file_note(msg)}\n")
         self.staff_chat = msg.chat_id
         for row in msg.buttons:
             labels = []

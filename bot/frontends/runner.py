@@ -21,7 +21,7 @@ pending rows are taken up again at start — at least once.
 
 Group chats: button presses, commands addressed to us and text reach the engine (which serves
 citizens in private chats only and, in groups, staff buttons, commands and the answers staff
-type to its questions); attachments and the like in groups are dropped here.
+type to its questions or send to a citizen); other attachments in groups are dropped here.
 """
 from __future__ import annotations
 
@@ -236,11 +236,14 @@ class Runner:
             await web_runner.cleanup()
 
     def _relevant(self, translated: Translated) -> Translated:
-        """Drop what the engine need not see: in groups, media and other bots' commands."""
+        """Drop what the engine need not see: in groups, media that answers none of the bot's
+        messages (a handler's photo for a citizen answers one) and other bots' commands."""
         ev = translated.event
         if ev is None or ev.chat_type == "private":
             return translated
         if ev.kind in (Kind.BUTTON, Kind.TEXT):   # text: a staff member answering the bot
+            return translated
+        if ev.kind in (Kind.ATTACHMENT, Kind.OTHER) and ev.reply_to_text:
             return translated
         if ev.kind == Kind.COMMAND:
             head = ev.text.split(maxsplit=1)[0]

@@ -30,6 +30,9 @@ def translate_update(update) -> Translated:
         return Translated(None)
     chat, user = message.chat, message.from_user
     common = {"chat_type": chat_type_of(chat), "user_name": user.full_name}
+    replied = getattr(message, "reply_to_message", None)
+    if replied is not None:
+        common["reply_to_text"] = replied.text or replied.caption or ""
     if message.text is not None:
         return Translated(Incoming.from_text(chat.id, user.id, message.text, **common))
     if message.contact is not None:
@@ -45,4 +48,6 @@ def translate_update(update) -> Translated:
         return Translated(Incoming(chat.id, user.id, Kind.ATTACHMENT, media="document",
                                    file_id=message.document.file_id, **common))
     media = next((name for name in _OTHER_MEDIA if getattr(message, name, None)), "other")
-    return Translated(Incoming(chat.id, user.id, Kind.OTHER, media=media, **common))
+    file_id = getattr(getattr(message, media, None), "file_id", None) or ""
+    return Translated(Incoming(chat.id, user.id, Kind.OTHER, media=media, file_id=file_id,
+                               **common))

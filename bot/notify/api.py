@@ -11,6 +11,19 @@ from bot.chat import Button, Incoming
 # The updates the bot asks Telegram for (long polling and webhook alike).
 ALLOWED_UPDATES = ["message", "callback_query"]
 
+# A file Telegram has, sent again by its id (``BotApi.send_file``): the Bot API method (as both
+# frameworks name it) and its parameter, by the kind of file; some kinds take no caption.
+FILE_METHODS = {"photo": "send_photo", "document": "send_document", "voice": "send_voice",
+                "video": "send_video", "audio": "send_audio", "animation": "send_animation",
+                "sticker": "send_sticker", "video_note": "send_video_note"}
+CAPTIONLESS = frozenset({"sticker", "video_note"})
+
+
+def file_call(media: str) -> tuple[str, str]:
+    """(method name, parameter) sending a file of this kind; unknown kinds as a document."""
+    media = media if media in FILE_METHODS else "document"
+    return FILE_METHODS[media], media
+
 
 @dataclass(frozen=True, slots=True)
 class ReplyKeyboard:
@@ -79,6 +92,11 @@ class BotApi(Protocol):
     async def send_photo(self, chat_id: int, photo: bytes, caption: str, *,
                          buttons: list[list[Button]]) -> int:
         """Send a PNG with an HTML caption; return Telegram's message id."""
+
+    async def send_file(self, chat_id: int, media: str, file_id: str, caption: str, *,
+                        buttons: list[list[Button]]) -> int:
+        """Send again a file Telegram has (``file_call``), with an HTML caption where the kind
+        takes one; return Telegram's message id."""
 
     async def edit_message_text(self, chat_id: int, message_id: int, text: str, *,
                                 buttons: list[list[Button]]) -> None: ...

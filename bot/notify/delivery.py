@@ -243,6 +243,9 @@ class Delivery:
                                                keyboard=call.keyboard)
         if call.op == "photo":
             return await self.api.send_photo(chat_id, call.photo, call.text, buttons=call.buttons)
+        if call.op == "file":
+            return await self.api.send_file(chat_id, call.media, call.file_id, call.text,
+                                            buttons=call.buttons)
         if call.op == "edit":
             await self.api.edit_message_text(chat_id, call.message_id, call.text,
                                              buttons=call.buttons)

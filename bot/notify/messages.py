@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.chat import Button, Outgoing
-from bot.notify.api import ReplyKeyboard
+from bot.notify.api import CAPTIONLESS, ReplyKeyboard
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -35,6 +35,8 @@ def to_payload(msg: Outgoing) -> dict:
     if msg.photo:
         payload["op"] = "photo"
         payload["photo"] = base64.b64encode(msg.photo).decode("ascii")
+    elif msg.file_id:
+        payload.update(op="file", file_id=msg.file_id, media=msg.file_media)
     return payload
 
 
@@ -50,7 +52,8 @@ def buttons_of(payload: dict) -> list[list[Button]]:
 @dataclass(frozen=True, slots=True)
 class Call:
     """One Bot API call: "send" (sendMessage), "edit" (editMessageText), "markup"
-    (editMessageReplyMarkup) or "photo" (sendPhoto, ``text`` as its caption)."""
+    (editMessageReplyMarkup), "photo" (sendPhoto, ``text`` as its caption) or "file" (a file
+    Telegram has, sent again by its id: sendPhoto, sendDocument, sendVoice …)."""
 
     op: str
     text: str = ""
@@ -58,6 +61,8 @@ class Call:
     keyboard: ReplyKeyboard | None = None
     message_id: int | None = None
     photo: bytes | None = None
+    file_id: str = ""
+    media: str = ""
 
 
 def plan(payload: dict) -> list[Call]:
@@ -69,6 +74,12 @@ def plan(payload: dict) -> list[Call]:
         if len(text) <= MAX_CAPTION:
             return [Call("photo", text, buttons, photo=photo)]
         return [Call("photo", photo=photo)] + plan({**payload, "op": "send", "photo": None})
+    if op == "file":   # as a photo's: the caption, or the text after the file
+        file_id, media, text = payload["file_id"], payload.get("media", ""), payload.get("text", "")
+        if len(text) <= MAX_CAPTION and media not in CAPTIONLESS:
+            return [Call("file", text, buttons, file_id=file_id, media=media)]
+        return [Call("file", file_id=file_id, media=media)] + plan(
+            {**payload, "op": "send", "file_id": ""})
     parts = split_html(payload.get("text", ""))
     if op == "edit":
         calls = [Call("edit", parts[0], buttons if len(parts) == 1 else [],

@@ -23,6 +23,15 @@ EVERY_KIND = [
     b.StaffCancel(MAX_ID, 0),
     b.StaffLink(MAX_ID, 1),
     b.StaffGroupReply(3, MAX_ID),
+    b.LiveTake(MAX_ID),
+    b.LiveStart(7),
+    b.Appoint(),
+    b.PickSlot(MAX_ID),
+    b.WaitForSlot(1),
+    b.PickCase(2),
+    b.CancelBooking(3),
+    b.MoveBooking(MAX_ID),
+    b.QuitAppointment(),
 ]
 
 

@@ -259,7 +259,7 @@ async def test_new_case_goes_to_its_department_chat_with_masked_phone_and_first_
     [(_, alert)] = world.in_chat(HRSS_CHAT)
     assert case.number in alert.text and "工资发放" in alert.text
     assert "138****5678" in alert.text and "13812345678" not in alert.text
-    assert buttons(alert) == ["交办", "不予受理", "受理", "请信访人补充材料"]
+    assert buttons(alert) == ["交办", "不予受理", "受理", "请信访人补充材料", "💬 与信访人对话"]
     assert all(len(b.data.encode()) <= 64 for row in alert.buttons for b in row)
     assert not world.in_chat(STAFF_CHAT) and not world.in_chat(LEADERS_CHAT)
     routing = (await deadlines(world.app, case))["routing"]

@@ -156,6 +156,7 @@ class Sent:
     edits: int = 0
     media: str = ""
     photo: bytes = b""  # an uploaded picture's bytes
+    file_id: str = ""   # a file sent again by its id (sendPhoto, sendDocument, sendVoice …)
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -203,6 +204,7 @@ class FakeTelegram:
         self.by_id: dict[tuple[int, int], Sent] = {}
         self._buckets: dict[int | None, _Bucket] = {}
         self.flood_429: dict[str, int] = {"overall": 0, "chat": 0}  # 429s over ``limits``
+        self._closing = False    # stop(): long polls answer at once instead of at their timeout
 
     # ------------------------------------------------------------ server
 
@@ -222,6 +224,10 @@ class FakeTelegram:
         return self
 
     async def stop(self) -> None:
+        # A getUpdates still held open (its client may be gone) would keep the server's
+        # shutdown waiting for its whole timeout: end it now.
+        self._closing = True
+        await self._notify()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -351,7 +357,7 @@ class FakeTelegram:
             self.updates = [u for u in self.updates if u["update_id"] >= int(offset)]
         deadline = time.monotonic() + float(p.get("timeout") or 0)
         async with self._changed:
-            while not self.updates and time.monotonic() < deadline:
+            while not self.updates and not self._closing and time.monotonic() < deadline:
                 try:
                     await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
                 except TimeoutError:
@@ -420,8 +426,14 @@ class FakeTelegram:
         msg = {"message_id": sent.message_id, "date": int(time.time()),
                "chat": self._chat(sent.chat_id), "from": self._me()}
         if sent.media == "photo":
-            msg["photo"] = [{"file_id": "sent-photo", "file_unique_id": "sp", "width": 1,
-                             "height": 1}]
+            msg["photo"] = [{"file_id": sent.file_id or "sent-photo", "file_unique_id": "sp",
+                             "width": 1, "height": 1}]
+            if sent.text:
+                msg["caption"] = sent.text
+        elif sent.media:
+            msg[sent.media] = {"file_id": sent.file_id, "file_unique_id": "sf"}
+            if sent.media == "voice":
+                msg["voice"]["duration"] = 1
             if sent.text:
                 msg["caption"] = sent.text
         else:
@@ -442,9 +454,40 @@ class FakeTelegram:
         await self._notify()
         return self._message(sent)
 
+    async def _send_file(self, p: dict, media: str) -> dict:
+        """sendDocument, sendVoice … (and sendPhoto) with a file id Telegram knows."""
+        chat_id, file_id = p.get("chat_id"), p.get(media)
+        if not isinstance(chat_id, int):
+            raise ApiError(400, "Bad Request: chat not found")
+        if not isinstance(file_id, str) or not file_id:
+            raise ApiError(400, f"Bad Request: there is no {media} in the request")
+        html, text = ("", "")
+        if p.get("caption"):
+            html, text = self._check_text(p, "caption")
+            if len(text) > 1024:
+                raise ApiError(400, "Bad Request: message caption is too long")
+        sent = Sent(chat_id, next(self._message_ids), html, text,
+                    self._check_markup(p.get("reply_markup")), time.monotonic(), media=media,
+                    file_id=file_id)
+        self.messages.setdefault(chat_id, []).append(sent)
+        self.by_id[(chat_id, sent.message_id)] = sent
+        await self._notify()
+        return self._message(sent)
+
+    async def _m_senddocument(self, p: dict) -> dict:
+        return await self._send_file(p, "document")
+
+    async def _m_sendvoice(self, p: dict) -> dict:
+        return await self._send_file(p, "voice")
+
+    async def _m_sendvideo(self, p: dict) -> dict:
+        return await self._send_file(p, "video")
+
     async def _m_sendphoto(self, p: dict) -> dict:
         chat_id = p.get("chat_id")
         photo = p.get("photo")
+        if isinstance(photo, str) and not photo.startswith("attach://") and photo:
+            return await self._send_file(p, "photo")   # a photo Telegram has, by its file id
         if isinstance(photo, str) and photo.startswith("attach://"):
             photo = p.get(photo[len("attach://"):])  # the upload in its own multipart field
         if photo is None or photo == "":
@@ -530,22 +573,28 @@ class FakeTelegram:
         return {"message_id": next(self._user_message_ids), "date": int(time.time()),
                 "chat": self._chat(chat_id), "from": self._user(user_id), **content}
 
-    def user_text(self, user_id: int, text: str, *, chat_id: int | None = None) -> int:
+    def user_text(self, user_id: int, text: str, *, chat_id: int | None = None,
+                  reply_to: Sent | None = None) -> int:
+        """A user writes ``text`` (in a group: ``chat_id``), answering ``reply_to`` if given."""
         content: dict[str, Any] = {"text": text}
+        if reply_to is not None:
+            content["reply_to_message"] = self._message(reply_to)
         if text.startswith("/"):
             content["entities"] = [{"type": "bot_command", "offset": 0,
                                     "length": len(text.split()[0])}]
         return self._push({"message": self._user_message(user_id, chat_id, **content)})
 
     def user_photo(self, user_id: int, *, chat_id: int | None = None,
-                   caption: str | None = None) -> str:
+                   caption: str | None = None, reply_to: Sent | None = None) -> str:
         file_id = f"photo-{user_id}-{len(self._files)}"
         self._files[file_id] = {"file_unique_id": f"u{len(self._files)}"}
         sizes = [{"file_id": f"{file_id}-small", "file_unique_id": "s", "width": 90,
                   "height": 90},
                  {"file_id": file_id, "file_unique_id": self._files[file_id]["file_unique_id"],
                   "width": 1280, "height": 960, "file_size": 10}]
-        extra = {"caption": caption} if caption else {}
+        extra: dict[str, Any] = {"caption": caption} if caption else {}
+        if reply_to is not None:
+            extra["reply_to_message"] = self._message(reply_to)
         self._push({"message": self._user_message(user_id, chat_id, photo=sizes, **extra)})
         return file_id
 

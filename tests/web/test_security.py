@@ -55,6 +55,9 @@ async def test_nothing_without_a_session(office):
     client = office.client()
     routes = workspace_routes(office.api)
     assert ("GET", "/") in routes and ("POST", "/cases/{number}/act/{action}") in routes
+    assert {("POST", "/cases/{number}/link"), ("POST", "/cases/{number}/unlink"),
+            ("POST", "/cases/{number}/main"), ("POST", "/cases/{number}/group-reply"),
+            ("GET", "/warnings"), ("GET", "/warnings/chart.{fmt}")} <= set(routes)
     for method, path in routes:
         resp = await client.request(method, fill(path, case.number),
                                     data={"version": case.version, "department": "hrss"})
@@ -102,12 +105,15 @@ async def test_every_change_needs_the_csrf_token_of_the_session(office):
     intake = await office.signed_in(INTAKE)
     other = await office.signed_in(INTAKE)
     foreign = csrf_of((await other.get("/")).text)      # a valid token, of another session
+    changes = [fill(path, case.number) for method, path in workspace_routes(office.api)
+               if method == "POST" and "{number}" in path]
     for token in (None, "", "forged", foreign):
         data = {"version": case.version, "department": "hrss"}
         if token is not None:
             data["csrf_token"] = token
-        resp = await intake.post(f"/cases/{case.number}/act/route", data=data)
-        assert resp.status_code == 403, token
+        for path in changes:
+            resp = await intake.post(path, data=data)
+            assert resp.status_code == 403, (path, token)
         assert (await intake.post("/signout", data=data)).status_code == 403
     assert (await intake.get("/")).status_code == 200   # still signed in
     assert await snapshot(office, case.number) == before
