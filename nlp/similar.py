@@ -9,22 +9,38 @@ How a check works, without reading every open case:
 
 1. The text is normalised as the project does (Traditional → Simplified, half-width, salutations
    removed: the caller's ``Normalizer``), links are dropped, and what is left of letters and
-   digits is cut into character 3-grams, each hashed to 32 bits (stable across processes).
+   digits is cut into character 3-grams, each hashed to 32 bits (stable across processes). The
+   first sentence (a complaint's title-like opening) is kept apart as its character 2-grams.
 2. Candidates come from two indexes: MinHash LSH over those 3-grams (MinHash values and the
    banding for the threshold from datasketch, the bands kept in sorted numpy arrays; finds texts
-   with much in common, e.g. reposts) and an inverted index of *names* (盛恒炉料公司, 上田村 …, read
-   with the endings of ``config/similar.yaml``, plus the subjects the caller extracted). A name
-   found in more than ``rare_name_cases`` open cases names nothing in particular and is skipped.
-3. Each candidate is checked on its signature alone: Jaccard similarity estimated from the MinHash
-   values, containment from it and the two 3-gram counts, the rare names both share, and
-   conflicts (two different names of one kind, or two different subjects given for one field).
+   with much in common, e.g. reposts) and an inverted index of *names* (盛恒炉料公司, 上田村, 月白公路
+   …, read with the endings of ``config/similar.yaml``, in the whole text and apart in the first
+   sentence, plus the subjects the caller extracted). A name found in more than
+   ``rare_name_cases`` open cases names nothing in particular and is skipped.
+3. Each candidate is judged on its signature alone by a small pair model, a logistic regression
+   over ``PAIR_FEATURES``: Jaccard similarity estimated from the MinHash values, containment
+   from it and the two 3-gram counts, the same two of the first sentences' 2-grams (exact), the
+   rare names both share (and the longest), a subject the caller gave to both, a conflict
+   (the two first sentences name places, companies … of one kind, or years, and none in
+   common), a follow-up cue, the length ratio. Its weights and threshold are in
+   ``config/similar.yaml`` (trained by ``bench/same_matter_eval.py --fit``). Two different
+   subjects given by the caller for one field veto a match (``subject_conflict_jaccard``).
 
 Everything needed for a check is in ``signature(text)``: stored beside a case, it rebuilds the
 index at start without reading or normalising texts again. This module knows no database.
 
-Measured (bench/linking_bench.py, 100,000 synthetic open cases, 2 shared cores): a check
-p50 ≈ 1.2 ms, p95 ≈ 6.5 ms including normalisation; the index holds ≈ 127 MB (1.3 kB per case);
-rebuilt from stored signatures in ≈ 4 s; ≈ 1 ms per case to sign a text.
+Measured on the 544 hand-labelled pairs (``bench/same_matter_eval.py --subjects``: trained on
+one half, reported on the other): precision 0.962 / 0.952, recall 0.678 / 0.714 (issue 12
+asks 0.95 and 0.8: other citizens' complaints about one subject, 85 of the 317 same-matter
+pairs, share too few words to be told from the same problem at another place; recall 0.34
+there, reposts 1.0). The hand thresholds this replaces: precision 0.92–0.93, recall 0.64.
+
+Measured (bench/linking_bench.py, 100,000 synthetic open cases, 2 cores shared with a busy
+classifier job, load ≈ 8): a check p50 ≈ 2.3 ms, p95 ≈ 9 ms including normalisation (the
+version before the pair model, same load: 1.1 ms, 10 ms); the index holds ≈ 166 MB (1.7 kB
+per case; before 127 MB); rebuilt from stored signatures in ≈ 18 s (before 10 s); ≈ 2–3 ms per
+case to sign a text. Most candidates are turned down on their text features in one numpy pass
+(``_hopeless``) before any name is looked at.
 """
 from __future__ import annotations
 
@@ -45,54 +61,61 @@ _BRACKETS = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]?")
 _LIST_BREAK = re.compile(r"[、，,；;和及与/]")
 _PLACE = re.compile(r"(?:[A-Za-z]|\w{2,3}?)[省市区县](?!场|政|委|府|长|民)")
 _PHASE = re.compile(r"[一二三四五六七八九十\d]{1,3}期$")
-_MAGIC = b"SM1"
+_MAGIC = b"SM2"   # SM2: the first sentence's 2-grams (``Signature.head``) added
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _NAME_CORES = (2, 3, 4)   # a name's last characters kept besides the whole (see ``names``)
 _SCHEME = "affine32"   # datasketch's MinHash scheme; part of what a stored signature means
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?=年|届|级)")
+HEAD = "head:"   # the kinds of the names read in the first sentence begin so
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+HEAD_CHARS = 40   # the title-like first sentence is read up to this many letters and digits
+PAIR_FEATURES = ("jaccard", "containment", "head_jaccard", "head_containment", "shared_name",
+                 "shared_name_length", "shared_subject", "head_conflict", "follow_up",
+                 "length_ratio")
+"""What ``SameMatterIndex.pair_features`` measures of a pair, in order; the pair model of
+``config/similar.yaml`` weighs them (see ``SimilarConfig.pair_weights``)."""
+_TEXT_FEATURES = ("jaccard", "containment", "head_jaccard", "head_containment", "follow_up",
+                  "length_ratio")   # those not about names (``SameMatterIndex._hopeless``)
 
 
 @dataclass(frozen=True)
 class SimilarConfig:
-    """Thresholds (defaults documented here, the one place they are set) and the words of
-    ``config/similar.yaml``. The defaults of the five decision thresholds are the best setting
-    of a grid on half A of the labelled pairs, checked on half B (``bench/same_matter_eval.py``:
-    half A precision 0.95, recall 0.69; held-out half B 0.92, 0.63; reposts 1.0, other citizens'
-    complaints about the same subject ≈ 0.3 unless the caller passes extracted ``subjects``)."""
+    """Thresholds (defaults documented here, the one place they are set), the words and the
+    pair model of ``config/similar.yaml``."""
 
     num_perm: int = 128
     """MinHash values per text: the Jaccard estimate's standard error is about 0.04 at 0.5."""
     seed: int = 1
     """The MinHash permutations. Changing it (or ``num_perm``) invalidates stored signatures."""
-    lsh_threshold: float = 0.5
+    lsh_threshold: float = 0.3
     """Jaccard at which the LSH index returns a pair about half the time; below it, candidates
-    come from shared names."""
+    come from shared names. 0.3 reaches 11 more labelled same-matter pairs than 0.5 did."""
     near_jaccard: float = 0.6
-    """This much 3-gram overlap alone is the same matter (a repost with small edits)."""
+    """Reported as a near duplicate from this 3-gram overlap (and, without a pair model, the
+    only way to be the same matter: a repost with small edits)."""
     near_containment: float = 0.8
-    """Share of the shorter text's 3-grams found in the other: a shortened repost."""
-    named_jaccard: float = 0.15
-    """Overlap enough when both name the same rare subject (reworded, or another citizen)."""
-    named_containment: float = 0.2
-    """Containment enough when both name the same rare subject."""
-    follow_up_jaccard: float = 0.05
-    """Overlap enough when the new text reads as a follow-up and names the same rare subject."""
-    given_subject_jaccard: float = 0.02
-    """Overlap enough when both carry the same subject given by the caller (the extracted
-    employer, project, estate …): that the caller read it is stronger than a name in the text.
-    Not measured on the labelled pairs (they carry no extracted subjects)."""
-    conflict_override: float = 0.3
-    """Two different names of one kind (or subjects) veto a match below this Jaccard."""
+    """Share of the shorter text's 3-grams found in the other: a shortened repost (as above)."""
+    subject_conflict_jaccard: float = 0.3
+    """Two different subjects given by the caller for one field (two employers) veto a match
+    below this Jaccard: the caller's word against the text's."""
     rare_name_cases: int = 30
     """A name in more open cases than this is no evidence (and is not looked up)."""
     max_candidates: int = 500
     """At most this many candidates are checked per complaint."""
     max_name_chars: int = 6
     min_name_chars: int = 2
+    same_probability: float = 0.5
+    """The pair model's probability from which a pair is the same matter (``threshold`` of
+    ``pair_model:``)."""
+    pair_bias: float = 0.0
+    pair_weights: Mapping[str, float] = field(default_factory=dict)
+    """The pair model (``pair_model:`` of ``config/similar.yaml``): a logistic regression over
+    ``PAIR_FEATURES`` trained on the labelled pairs by ``bench/same_matter_eval.py --fit``.
+    Without it only near duplicates (``near_jaccard``, ``near_containment``) are found."""
 
     name_endings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     name_breaks: frozenset[str] = frozenset()
     not_names: frozenset[str] = frozenset()
-    conflict_kinds: frozenset[str] = frozenset()
     subject_suffixes: tuple[str, ...] = ()
     subject_trades: tuple[str, ...] = ()
     follow_up_cues: tuple[str, ...] = ()
@@ -105,12 +128,21 @@ class SimilarConfig:
         unknown = set(raw.get("thresholds") or {}) - known
         if unknown:
             raise ValueError(f"similar.yaml: unknown thresholds {sorted(unknown)}")
+        model = raw.get("pair_model") or {}
+        weights = {str(k): float(v) for k, v in (model.get("weights") or {}).items()}
+        if set(weights) - set(PAIR_FEATURES):
+            raise ValueError(f"similar.yaml: unknown pair features "
+                             f"{sorted(set(weights) - set(PAIR_FEATURES))}")
+        if "bias" in model:
+            overrides.setdefault("pair_bias", float(model["bias"]))
+        if "threshold" in model:
+            overrides.setdefault("same_probability", float(model["threshold"]))
         return cls(
+            pair_weights=weights,
             name_endings={str(k): tuple(str(e) for e in v)
                           for k, v in (raw.get("name_endings") or {}).items()},
             name_breaks=frozenset(str(raw.get("name_breaks") or "")),
             not_names=frozenset(str(w) for w in raw.get("not_names") or ()),
-            conflict_kinds=frozenset(str(w) for w in raw.get("conflict_kinds") or ()),
             subject_suffixes=tuple(str(w) for w in raw.get("subject_suffixes") or ()),
             subject_trades=tuple(str(w) for w in raw.get("subject_trades") or ()),
             follow_up_cues=tuple(str(w) for w in raw.get("follow_up_cues") or ()),
@@ -124,6 +156,9 @@ class SimilarConfig:
         return replace(self, **values)
 
 
+_LAYOUT = "<3sBIHIH"   # magic, follow-up, 3-grams, MinHash values, names' bytes, head 2-grams
+
+
 @dataclass(frozen=True, slots=True)
 class Signature:
     """What the index keeps of a text: MinHash values, 3-gram count, names and subjects."""
@@ -132,23 +167,30 @@ class Signature:
     size: int                         # distinct 3-grams
     names: frozenset[tuple[str, str]]  # (kind, name)
     follow_up: bool = False
+    head: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint32))
+    """The first sentence's distinct character 2-grams, hashed (sorted uint32, at most
+    ``HEAD_CHARS - 1``): a complaint's title-like opening, compared exactly."""
 
     def to_bytes(self) -> bytes:
         names = "\x1f".join(f"{k}\x1e{n}" for k, n in sorted(self.names)).encode("utf-8")
-        head = struct.pack("<3sBIHI", _MAGIC, int(self.follow_up), self.size,
-                           len(self.hashvalues), len(names))
-        return head + self.hashvalues.astype("<u4").tobytes() + names
+        start = struct.pack(_LAYOUT, _MAGIC, int(self.follow_up), self.size,
+                            len(self.hashvalues), len(names), len(self.head))
+        return (start + self.hashvalues.astype("<u4").tobytes()
+                + self.head.astype("<u4").tobytes() + names)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Signature:
-        magic, follow_up, size, perms, n = struct.unpack_from("<3sBIHI", data)
-        if magic != _MAGIC:
-            raise ValueError("not a same-matter signature")
-        start = struct.calcsize("<3sBIHI")
+        if data[:3] != _MAGIC or len(data) < struct.calcsize(_LAYOUT):
+            raise ValueError("not a same-matter signature (or one made another way)")
+        _magic, follow_up, size, perms, n, h = struct.unpack_from(_LAYOUT, data)
+        start = struct.calcsize(_LAYOUT)
         values = np.frombuffer(data, "<u4", perms, start).astype(np.uint32)
-        text = data[start + 4 * perms:start + 4 * perms + n].decode("utf-8")
+        start += 4 * perms
+        head = np.frombuffer(data, "<u4", h, start).astype(np.uint32)
+        start += 4 * h
+        text = data[start:start + n].decode("utf-8")
         names = frozenset(tuple(item.split("\x1e", 1)) for item in text.split("\x1f") if item)
-        return cls(values, size, names, bool(follow_up))
+        return cls(values, size, names, bool(follow_up), head)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +208,7 @@ class SubjectKey:
 class Match:
     key: str
     score: float           # estimated 3-gram Jaccard similarity, 0..1
-    reason: str            # near_duplicate | contained | same_subject | follow_up
+    reason: str            # near_duplicate | contained | follow_up | same_subject | similar_text
     shared: tuple[str, ...] = ()   # the rare names (or subjects) both have
 
 
@@ -186,6 +228,7 @@ class SignatureMaker:
         self._suffixes = tuple(sorted(config.subject_suffixes, key=len, reverse=True))
         self._org_endings = frozenset(config.subject_suffixes)
         self._trades = tuple(sorted(config.subject_trades, key=len, reverse=True))
+        self._words = frozenset(self._kind) | frozenset(config.subject_trades)
         self._template = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=_as_is,
                                  scheme=_SCHEME)
 
@@ -195,15 +238,20 @@ class SignatureMaker:
         minhash = self._template.copy()
         if len(grams):
             minhash.update_batch(grams.tolist())
-        names = self.names(text) | self.subject_names(subjects)
+        first = first_sentence(text)
+        names = (self.names(text) | self.subject_names(subjects)
+                 | {(HEAD + kind, name) for kind, name in self.names(first)}
+                 | {(HEAD + "year", y) for y in _YEAR.findall(first)})
         follow_up = bool(self._cues and self._cues.search(text))
+        head = gram_hashes(_NOT_WORD.sub("", first)[:HEAD_CHARS], 2).astype(np.uint32)
         return Signature(minhash.hashvalues.astype(np.uint32), len(grams), frozenset(names),
-                         follow_up)
+                         follow_up, head)
 
     def names(self, text: str) -> set[tuple[str, str]]:
         """Names in ``text``: (kind, name). Where a name starts is a guess (承包方华建劳务公司), so
         the name is kept with its last 2, 3 and 4 characters before the ending as well as
-        whole; a company's name is kept without its ending (华建劳务有限公司 = 华建劳务公司)."""
+        whole, except where those characters are an ending or a trade themselves (劳务, 项目);
+        a company's name is kept without its ending (华建劳务有限公司 = 华建劳务公司)."""
         found: set[tuple[str, str]] = set()
         if self._endings is None:
             return found
@@ -221,7 +269,8 @@ class SignatureMaker:
             if core + m.group() in cfg.not_names:
                 continue
             for length in {len(core), *(n for n in _NAME_CORES if n < len(core))}:
-                found.add((kind, core[-length:] + ending))
+                if core[-length:] not in self._words:   # 劳务 of 华建劳务, 项目 of 幸福里项目工地
+                    found.add((kind, core[-length:] + ending))
         return found
 
     def subject(self, value: str) -> str:
@@ -262,6 +311,20 @@ class SignatureMaker:
     def subject_names(self, subjects: Mapping[str, str] | None) -> set[tuple[str, str]]:
         return {(f"subject:{k}", s) for k, v in (subjects or {}).items()
                 if v and (s := self.subject(str(v)))}
+
+
+def first_sentence(text: str) -> str:
+    """The title-like first sentence: up to the first full stop (question mark, semicolon,
+    line break) that ends something with letters or digits in it."""
+    for part in _SENTENCE_END.split(text):
+        if _NOT_WORD.sub("", part):
+            return part
+    return ""
+
+
+def head_text(text: str) -> str:
+    """The first sentence's letters and digits, at most ``HEAD_CHARS``."""
+    return _NOT_WORD.sub("", first_sentence(text))[:HEAD_CHARS]
 
 
 def _as_is(value: int) -> int:
@@ -322,8 +385,9 @@ class SameMatterIndex:
     """Open cases by key; ``find`` returns those about the same matter as a new text.
 
     Not thread-safe: one writer (or a lock) around ``add``/``remove``/``find``. Kept per open
-    case: the MinHash values (0.5 kB), their band hashes in the LSH arrays (0.4 kB) and the
-    names as 8-byte codes with their postings (≈ 1.3 kB in all); no text is kept.
+    case: the MinHash values (0.5 kB), their band hashes in the LSH arrays (37 bands at the 0.3
+    threshold: 0.4 kB), the first sentence's 2-grams (0.16 kB) and the names as 8-byte codes
+    with their postings (≈ 1.7 kB in all); no text is kept.
 
     datasketch's own ``MinHashLSH`` keeps Python bytes and a set per bucket: the first version
     of this index, built on it, held ≈ 10 kB per case (tracemalloc), ≈ 1 GB for 100,000 open
@@ -338,6 +402,8 @@ class SameMatterIndex:
         self._mix = rng.integers(1, 2**63, size=(params.b, params.r), dtype=np.uint64)
         self._values = np.zeros((1024, config.num_perm), np.uint32)
         self._sizes = np.zeros(1024, np.int32)
+        self._heads = np.zeros((1024, HEAD_CHARS), np.uint32)
+        self._head_sizes = np.zeros(1024, np.int8)
         self._keys: list[str | None] = []
         self._slot: dict[str, int] = {}
         self._free: list[int] = []
@@ -403,12 +469,18 @@ class SameMatterIndex:
         if not slots:
             return []
         index = np.array(slots, np.int64)
-        jaccards = (self._values[index] == query.hashvalues).mean(axis=1).tolist()
+        jaccards = (self._values[index] == query.hashvalues).mean(axis=1)
+        heads = self._head_common(query.head, index)
+        hopeless = self._hopeless(query, index, jaccards, heads)
         matches = []
-        for slot, jaccard in zip(slots, jaccards, strict=True):
+        for slot, jaccard, head, skip in zip(slots, jaccards.tolist(), heads.tolist(),
+                                             hopeless.tolist(), strict=True):
+            if skip:
+                continue
             other = self._name_codes.get(slot, _NO_CODES)
-            match = self._decide(query, codes, rare, int(self._sizes[slot]), other,
-                                 self._keys[slot] or "", jaccard)
+            match = self._decide(query, codes, rare, int(self._sizes[slot]),
+                                 int(self._head_sizes[slot]), other, jaccard, head,
+                                 self._keys[slot] or "")
             if match is not None:
                 matches.append(match)
         matches.sort(key=lambda m: (-m.score, m.key))
@@ -416,11 +488,13 @@ class SameMatterIndex:
 
     def compare(self, query: Signature, other: Signature, key: str = "") -> Match | None:
         """The precise check of one pair, names judged rare or not by this index."""
-        jaccard = float(np.mean(query.hashvalues == other.hashvalues))
-        codes = self._codes(query.names)
-        other_codes = np.array(sorted(self._codes(other.names)), np.int64)
-        return self._decide(query, codes, self._rare_codes(codes), other.size, other_codes,
-                            key, jaccard)
+        return self._decide(*self._pair(query, other), key=key)
+
+    def pair_features(self, query: Signature, other: Signature) -> np.ndarray:
+        """``PAIR_FEATURES`` of a pair (for training the pair model)."""
+        query, codes, rare, size, head_size, other_codes, jaccard, head = self._pair(query, other)
+        return self._features(query, codes, rare, size, head_size, other_codes, jaccard,
+                              head)[0]
 
     def candidates(self, query: Signature) -> set[str]:
         """The keys a check of ``query`` looks at (for measuring candidate generation)."""
@@ -430,45 +504,148 @@ class SameMatterIndex:
 
     # ---------------------------------------------------------------- inside
 
-    def _decide(self, query: Signature, codes: dict[int, tuple[str, str]], rare: set[int],
-                size: int, other: np.ndarray, key: str, jaccard: float) -> Match | None:
-        cfg = self.config
+    def _pair(self, query: Signature, other: Signature) -> tuple:
+        jaccard = float(np.mean(query.hashvalues == other.hashvalues))
+        codes = self._codes(query.names)
+        other_codes = np.array(sorted(self._codes(other.names)), np.int64)
+        head = len(np.intersect1d(query.head, other.head, assume_unique=True))
+        return (query, codes, self._rare_codes(codes), other.size, len(other.head), other_codes,
+                jaccard, head)
+
+    def _features(self, query: Signature, codes: dict[int, tuple[str, str]], rare: set[int],
+                  size: int, head_size: int, other: np.ndarray, jaccard: float,
+                  head: int) -> tuple[np.ndarray, list[tuple[str, str]]]:
+        """The pair's ``PAIR_FEATURES`` and the rare names both have."""
         smaller = min(query.size, size)
         common = jaccard / (1 + jaccard) * (query.size + size)
         containment = min(common / smaller, 1.0) if smaller else 0.0
+        union = len(query.head) + head_size - head
+        head_smaller = min(len(query.head), head_size)
         both = set(other.tolist()) & codes.keys() if len(other) and codes else set()
-        if jaccard < cfg.conflict_override and self._conflict(codes.keys(), other, both):
-            return None
         shared = sorted(codes[c] for c in both if c in rare)
-        plain = tuple(name for _kind, name in shared)
-        if jaccard >= cfg.near_jaccard:
-            return Match(key, jaccard, "near_duplicate", plain)
-        if containment >= cfg.near_containment:
-            return Match(key, jaccard, "contained", plain)
-        if shared:
-            if jaccard >= cfg.named_jaccard or containment >= cfg.named_containment:
-                return Match(key, jaccard, "same_subject", plain)
-            if query.follow_up and jaccard >= cfg.follow_up_jaccard:
-                return Match(key, jaccard, "follow_up", plain)
-            if (jaccard >= cfg.given_subject_jaccard
-                    and any(kind.startswith("subject:") for kind, _name in shared)):
-                return Match(key, jaccard, "same_subject", plain)
-        return None
+        in_text = [name for kind, name in shared if not kind.startswith(("subject:", HEAD))]
+        head_conflict = self._head_conflict(codes.keys(), other, both)
+        values = (
+            jaccard, containment,
+            head / union if union else 0.0,
+            head / head_smaller if head_smaller else 0.0,
+            float(bool(in_text)),
+            min(max(map(len, in_text), default=0), 8) / 8,
+            float(any(kind.startswith("subject:") for kind, _name in shared)),
+            float(head_conflict),
+            float(query.follow_up),
+            min(query.size, size) / max(query.size, size, 1),
+        )
+        return np.array(values), shared
 
-    def _conflict(self, codes: Iterable[int], other: np.ndarray, both: set[int]) -> bool:
-        """A kind named on both sides (names of ``conflict_kinds``, or a subject the caller
-        gave) with no name in common, not even the last characters: two subjects."""
+    def _decide(self, query: Signature, codes: dict[int, tuple[str, str]], rare: set[int],
+                size: int, head_size: int, other: np.ndarray, jaccard: float, head: int,
+                key: str = "") -> Match | None:
+        cfg = self.config
+        values, shared = self._features(query, codes, rare, size, head_size, other, jaccard,
+                                        head)
+        plain = tuple(name for _kind, name in shared)
+        jaccard, containment = values[0], values[1]
+        if (jaccard < cfg.subject_conflict_jaccard
+                and self._subject_conflict(codes.keys(), other)):
+            return None
+        if self._weights is not None:
+            if float(values @ self._weights) + cfg.pair_bias < self._logit:
+                return None
+        elif not (jaccard >= cfg.near_jaccard or containment >= cfg.near_containment):
+            return None
+        if jaccard >= cfg.near_jaccard:
+            reason = "near_duplicate"
+        elif containment >= cfg.near_containment:
+            reason = "contained"
+        elif query.follow_up and shared:
+            reason = "follow_up"
+        elif shared:
+            reason = "same_subject"
+        else:
+            reason = "similar_text"
+        return Match(key, float(jaccard), reason, plain)
+
+    def _head_conflict(self, codes: Iterable[int], other: np.ndarray, both: set[int]) -> bool:
+        """The two first sentences name things of one kind (villages, roads, years …) and no
+        name in common, not even the last characters: two subjects."""
         if not len(other):
+            return False
+        kinds = self._head_kinds
+        if any(c & 0xFF in kinds for c in both):
             return False
         mine = {c & 0xFF for c in codes}
         theirs = {c & 0xFF for c in other.tolist()}
-        common = {c & 0xFF for c in both}
-        return any(kind in self._conflicting for kind in (mine & theirs) - common)
+        return bool(mine & theirs & kinds)
+
+    def _hopeless(self, query: Signature, index: np.ndarray, jaccards: np.ndarray,
+                  heads: np.ndarray) -> np.ndarray:
+        """The candidates the pair model turns down whatever names they share: their text
+        features (as ``_features`` computes them, for all candidates at once) and the most the
+        name features could add stay below the threshold. Saves the names' check of most."""
+        weights = self._weights
+        if weights is None:
+            return np.zeros(len(index), bool)
+        sizes = self._sizes[index].astype(float)
+        smaller = np.minimum(sizes, query.size)
+        common = jaccards / (1 + jaccards) * (sizes + query.size)
+        containment = np.minimum(np.divide(common, smaller, out=np.zeros_like(common),
+                                           where=smaller > 0), 1.0)
+        head_sizes = self._head_sizes[index].astype(float)
+        union = head_sizes + len(query.head) - heads
+        head_smaller = np.minimum(head_sizes, len(query.head))
+        text = np.column_stack([
+            jaccards, containment,
+            np.divide(heads, union, out=np.zeros_like(union), where=union > 0),
+            np.divide(heads, head_smaller, out=np.zeros_like(head_smaller),
+                      where=head_smaller > 0),
+            np.full(len(index), float(query.follow_up)),
+            np.minimum(sizes, query.size) / np.maximum(np.maximum(sizes, query.size), 1)])
+        at = [PAIR_FEATURES.index(name) for name in _TEXT_FEATURES]
+        names = [i for i, name in enumerate(PAIR_FEATURES) if name not in _TEXT_FEATURES]
+        most = float(np.clip(weights[names], 0, None).sum())
+        return text @ weights[at] + self.config.pair_bias + most < self._logit - 1e-9
+
+    def _subject_conflict(self, codes: Iterable[int], other: np.ndarray) -> bool:
+        """A field the caller gave a subject for on both sides, with two different subjects."""
+        if not len(other):
+            return False
+        given = self._given
+        mine = {c for c in codes if c & 0xFF in given}
+        if not mine:
+            return False
+        theirs = {c for c in other.tolist() if c & 0xFF in given}
+        return bool({c & 0xFF for c in mine} & {c & 0xFF for c in theirs}
+                    - {c & 0xFF for c in mine & theirs})
 
     @property
-    def _conflicting(self) -> set[int]:
-        return {i for kind, i in self._kinds.items()
-                if kind in self.config.conflict_kinds or kind.startswith("subject:")}
+    def _given(self) -> set[int]:
+        return {i for kind, i in self._kinds.items() if kind.startswith("subject:")}
+
+    @property
+    def _head_kinds(self) -> set[int]:
+        kinds = {HEAD + kind for kind in (*self.config.name_endings, "year")}
+        return {i for kind, i in self._kinds.items() if kind in kinds}
+
+    @property
+    def _weights(self) -> np.ndarray | None:
+        weights = self.config.pair_weights
+        if not weights:
+            return None
+        return np.array([float(weights.get(name, 0.0)) for name in PAIR_FEATURES])
+
+    @property
+    def _logit(self) -> float:
+        p = min(max(self.config.same_probability, 1e-6), 1 - 1e-6)
+        return float(np.log(p / (1 - p)))
+
+    def _head_common(self, head: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """How many of ``head``'s 2-grams each case of ``index`` has in its own head."""
+        if not len(head):
+            return np.zeros(len(index), np.int64)
+        rows = self._heads[index]
+        filled = np.arange(rows.shape[1]) < self._head_sizes[index][:, None]
+        return (np.isin(rows, head) & filled).sum(axis=1)
 
     def _codes(self, names: Iterable[tuple[str, str]]) -> dict[int, tuple[str, str]]:
         """Names as 8-byte codes: a hash of the name (this process's, never stored) with the
@@ -529,6 +706,9 @@ class SameMatterIndex:
         self._slot[key] = slot
         self._values[slot] = signature.hashvalues
         self._sizes[slot] = signature.size
+        head = signature.head[:HEAD_CHARS]
+        self._heads[slot, :len(head)] = head
+        self._head_sizes[slot] = len(head)
         codes = self._codes(signature.names)
         if codes:
             self._name_codes[slot] = np.array(sorted(codes), np.int64)
@@ -538,7 +718,7 @@ class SameMatterIndex:
         if needed <= len(self._sizes):
             return
         capacity = max(needed, 2 * len(self._sizes))
-        for name in ("_values", "_sizes"):
+        for name in ("_values", "_sizes", "_heads", "_head_sizes"):
             old = getattr(self, name)
             new = np.zeros((capacity, *old.shape[1:]), old.dtype)
             new[:len(old)] = old

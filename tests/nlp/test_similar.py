@@ -13,7 +13,14 @@ from cases.matters import same_subject
 from config.settings import CONFIG_DIR
 from nlp.normalize import Normalizer
 from nlp.rules import read_yaml
-from nlp.similar import SameMatterIndex, Signature, SimilarConfig, gram_hashes, load_index
+from nlp.similar import (
+    PAIR_FEATURES,
+    SameMatterIndex,
+    Signature,
+    SimilarConfig,
+    gram_hashes,
+    load_index,
+)
 
 from .conftest import DEV_DATA, ROOT
 
@@ -133,9 +140,43 @@ def test_many_cases_are_checked_through_the_bands(normalize):
 
 def test_thresholds_can_be_overridden_from_config():
     config = SimilarConfig.from_mapping({"thresholds": {"near_jaccard": 0.7}})
-    assert config.near_jaccard == 0.7 and config.named_jaccard == SimilarConfig().named_jaccard
+    assert config.near_jaccard == 0.7 and config.lsh_threshold == SimilarConfig().lsh_threshold
     with pytest.raises(ValueError):
         SimilarConfig.from_mapping({"thresholds": {"no_such_threshold": 1}})
+
+
+def test_the_pair_model_is_read_from_config():
+    config = SimilarConfig.from_mapping(
+        {"pair_model": {"threshold": 0.8, "bias": -1, "weights": {"jaccard": 2}}})
+    assert (config.same_probability, config.pair_bias) == (0.8, -1.0)
+    assert dict(config.pair_weights) == {"jaccard": 2.0}
+    with pytest.raises(ValueError):
+        SimilarConfig.from_mapping({"pair_model": {"weights": {"no_such_feature": 1}}})
+    shipped = SimilarConfig.load(CONFIG_DIR / "similar.yaml")
+    assert set(shipped.pair_weights) == set(PAIR_FEATURES)
+    assert 0 < shipped.same_probability < 1
+
+
+def test_a_signature_made_the_old_way_does_not_parse(index):
+    data = index.signature(WAGES)
+    assert Signature.from_bytes(data).head.size > 10   # the first sentence's 2-grams
+    with pytest.raises(ValueError):
+        Signature.from_bytes(b"SM1" + data[3:])   # the bot signs such a case's text again
+    with pytest.raises(ValueError):
+        Signature.from_bytes(data[:5])
+
+
+def test_first_sentences_naming_two_places_speak_against_one_matter(index):
+    index.add("HY010", "月白公路被运煤的重型货车压得坑坑洼洼，下雨天泥泞不堪。"
+                       "这条路是我们进城的必经之路，请交通部门尽快修复。")
+    other_road = index.make("双石公路被运煤的重型货车压得坑坑洼洼，学生上学很不安全。请交通部门尽快修复。")
+    assert "HY010" not in keys(index.find_signature(other_road))
+    features = dict(zip(PAIR_FEATURES, index.pair_features(
+        other_road, index.make("月白公路被运煤的重型货车压得坑坑洼洼。")), strict=True))
+    assert features["head_conflict"] == 1 and features["shared_name"] == 0
+    # a follow-up naming the same road is found, with little text in common
+    matches = index.find("我们反映过的月白公路到现在还是坑坑洼洼，请尽快修复。")
+    assert keys(matches) == ["HY010"] and "月白公路" in matches[0].shared
 
 
 def test_an_index_without_words_still_finds_reposts():
@@ -166,17 +207,32 @@ def evaluation():
 
 @pytest.mark.slow
 def test_labelled_pairs_measured_figures_hold(evaluation):
-    """What the detector reaches today (bench/same_matter_eval.py): a floor against regressions."""
+    """What the shipped pair model reaches from the text alone (bench/same_matter_eval.py, no
+    --subjects; ≈ 20 s): precision 0.957, recall 0.707 over all pairs. A floor against
+    regressions (these pairs trained it: the held-out figures are the next test's)."""
     module, ev, config = evaluation
     total = ev.counts(config)
-    assert total.precision >= 0.93
-    assert total.recall >= 0.60
-    assert ev.counts(config, kind="repost: near-identical text, small edits").recall >= 0.95
+    assert total.precision >= 0.95
+    assert total.recall >= 0.70
+    assert ev.counts(config, kind="repost: near-identical text, small edits").recall >= 0.98
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 12's targets are not reached from the text alone: "
-                   "other citizens' complaints about one subject need extracted subjects")
+def test_the_pair_model_holds_on_pairs_it_was_not_trained_on(evaluation):
+    """Trained on one half of the pairs, its threshold chosen there, judged on the other: today
+    precision 0.953 and 0.953, recall 0.685 and 0.732 (half B, half A)."""
+    module, ev, config = evaluation
+    for trained, held_out in (("A", "B"), ("B", "A")):
+        c = ev.counts(ev.fit(config, trained), held_out)
+        assert c.precision >= 0.94, (trained, c.line())
+        assert c.recall >= 0.66, (trained, c.line())
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 12's recall target (0.8) is not reached: precision "
+                   "0.957, recall 0.707 (held out: 0.953, 0.685 / 0.732); other citizens' "
+                   "complaints about one subject (recall 0.37) share too few words to be told "
+                   "from the same problem at another place")
 def test_labelled_pairs_reach_the_issue_targets(evaluation):
     module, ev, config = evaluation
     total = ev.counts(config)   # the xfail is strict: reaching the targets makes this test fail
