@@ -105,8 +105,10 @@ class Catalog:
                             staff=tuple(row.get("staff") or ()),
                             confidential=bool(row.get("confidential", False)))
             for key, row in read("departments.yaml").items()}
+        leaders = read("leaders.yaml", {})
         self.leaders = tuple(Leader(int(row["user_id"]), str(row["name"]))
-                             for row in read("leaders.yaml", {}).get("leaders") or ())
+                             for row in leaders.get("leaders") or ())
+        self.count_linked_once = bool(leaders.get("count_linked_once", False))
         calendar = load_calendar(self.config_dir / "holidays.yaml")
         self.deadlines: DeadlineRules = load_rules(self.config_dir / "deadlines.yaml", calendar)
         self.lifecycle: Lifecycle = load_lifecycle(self.config_dir / "lifecycle.yaml",

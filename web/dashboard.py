@@ -166,9 +166,14 @@ def page_values(web: Web, who: Staff, nums: Numbers) -> dict:
     t, catalog, st, view = web.t, web.catalog, nums.st, nums.view
     rules = catalog.deadlines
     ratings = catalog.lifecycle.ratings
-    cards = [{"key": "received", "label": t.dashboard_received, "hint": t.dashboard_received_hint,
-              "value": t("dashboard_cases", n=st.received), "part": st.received,
-              "n": st.received, "detail": t("dashboard_n", n=st.received)}]
+    once = catalog.count_linked_once
+    received = st.received_as(once)
+    cards = [{"key": "received", "label": t.dashboard_received,
+              "hint": t.dashboard_received_once if once else t.dashboard_received_hint,
+              "value": t("dashboard_cases", n=received), "part": received,
+              "n": received, "detail": t("dashboard_n", n=received) + (
+                  t("dashboard_linked", linked=st.linked, other=st.received_as(not once))
+                  if st.linked else "")}]
     for key, ratio in (("closure", st.closure), ("on_time", st.on_time),
                        ("satisfaction", st.satisfaction), ("rating_rate", st.rating_rate)):
         detail = (t("dashboard_n", n=ratio.n) if key == "satisfaction"
@@ -498,7 +503,10 @@ def numbers_sheet(web: Web, nums: Numbers) -> Sheet:
                             end=view.end.isoformat()), None, None],
         [t.export_scope, catalog.department_name(view.department) if view.department
          else t.dashboard_all, None, None],
-        [t.dashboard_received, st.received, None, st.received]]
+        [t.dashboard_received, st.received_as(catalog.count_linked_once), None,
+         st.received_as(catalog.count_linked_once)],
+        [t.dashboard_received_once if catalog.count_linked_once else t.dashboard_received_hint,
+         None, None, None]]
     for key, r in (("closure", st.closure), ("on_time", st.on_time),
                    ("satisfaction", st.satisfaction), ("rating_rate", st.rating_rate)):
         rows.append([t[f"dashboard_{key}"], Num(r.value, RATIO), round(r.part, 4), r.n])

@@ -36,12 +36,20 @@ def percent(r: Ratio) -> str:
     return "—" if r.value is None else f"{r.value * 100:.1f}%"
 
 
+def received_words(t, st: Stats, linked_once: bool) -> str:
+    """受理案件 by the convention leaders chose for linked cases, saying which."""
+    if linked_once:
+        return t("stats_received_once", n=st.matters, cases=st.received)
+    return t("stats_received", n=st.received) + (
+        t("stats_received_linked", linked=st.linked, matters=st.matters) if st.linked else "")
+
+
 def format_stats(st: Stats, catalog: Catalog) -> str:
     t, rules = catalog.texts, catalog.lifecycle.rules
     ratings = catalog.lifecycle.ratings
     scope = catalog.department_name(st.department) if st.department else t.stats_all
     lines = [t("stats_title", start=st.start.isoformat(), end=st.end.isoformat(), scope=scope),
-             t("stats_received", n=st.received),
+             received_words(t, st, catalog.count_linked_once),
              t("stats_closure", value=percent(st.closure), part=int(st.closure.part),
                n=st.closure.n),
              t("stats_on_time", value=percent(st.on_time), part=int(st.on_time.part),

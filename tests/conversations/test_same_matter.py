@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.app import build_app
-from cases import matters
+from bot.conversations import report
+from cases import matters, stats
 from storage.models import CaseEvent, CaseSubject, SubjectWarning
 from tests.conftest import Chat
 from tests.conversations.test_intake import PROPERTY, WAGES
@@ -266,3 +267,23 @@ async def test_warnings_list_subjects_with_their_trend(world):
         await chat.press("提交")
     await intake.send("/warnings")
     assert "欠薪主体" in intake.text and "恒通建设" in intake.text and "3 件" in intake.text
+
+
+async def test_linked_cases_count_once_where_leaders_choose_so(world, clock):
+    intake, _, chat = people(world)
+    first = await file_wages(chat)
+    other = Chat(world.app, chat_id=781)
+    await complain(other, "宏达建筑劳务公司拖欠我们钢筋班组的工资，找了老板好几次都没结。", phone="13912345670")
+    await other.press("提交")
+    _, second = await all_cases(world.app)
+    await intake.send(f"/link {second.number} {first.number}")
+    catalog = world.app.engine.catalog
+    start, end = stats.period(None, None, clock())
+    async with world.app.engine.sessions() as s:
+        st = await stats.compute(s, start=start, end=end, now=clock(),
+                                 lifecycle=catalog.lifecycle, weights=catalog.rating.weights)
+    assert (st.received, st.linked, st.matters) == (2, 1, 1)
+    assert "受理案件：2 件" in report.format_stats(st, catalog)
+    assert "其中 1 件已关联为同一事项，合并计为 1 件" in report.format_stats(st, catalog)
+    catalog.count_linked_once = True
+    assert "受理案件：1 件（同一事项的关联件合并计 1 件；逐件计 2 件）" in report.format_stats(st, catalog)
