@@ -2,9 +2,7 @@
 
 Definitions (DOMAIN.md; the period is whole Asia/Shanghai days, both ends included; a case
 belongs to the department it is with now):
-- 受理案件 received: cases registered in the period. ``linked``: those of them staff linked into
-  another case's group (a repeat of a matter received already: counted once, the group's main
-  case, when leaders choose so — ``Stats.matters``).
+- 受理案件 received: cases registered in the period.
 - 办结率 closure rate: of the accepted cases whose handling limit (its latest round, after any
   send-back) ends in the period, those concluded (replied) by now.
 - 按期办结率 on-time rate: of the cases concluded in the period, those concluded before their
@@ -64,7 +62,6 @@ class Stats:
     end: date
     department: str | None
     received: int = 0
-    linked: int = 0          # of the received, those in another case's group (cases.matters)
     closure: Ratio = Ratio(0, 0)
     on_time: Ratio = Ratio(0, 0)
     satisfaction: Ratio = Ratio(0, 0)
@@ -75,14 +72,6 @@ class Stats:
     overdue_n: int = 0                                      # all of them (the list may stop)
     weekly: dict[date, dict[str, int]] = field(default_factory=dict)
     lights: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    @property
-    def matters(self) -> int:
-        """The received cases with each group of linked cases counted once."""
-        return self.received - self.linked
-
-    def received_as(self, linked_once: bool) -> int:
-        return self.matters if linked_once else self.received
 
 
 def period(start: date | None, end: date | None, now: datetime) -> tuple[date, date]:
@@ -190,11 +179,6 @@ async def compute(session: AsyncSession, *, start: date, end: date, now: datetim
         if sum(counts):
             per_category[level1] = sum(counts)
     st.received = sum(per_category.values())
-    # few cases are linked: found through the index of main_case_id, not by reading the period
-    st.linked = (await session.exec(
-        select(func.count()).select_from(Case)
-        .where(col(Case.main_case_id).is_not(None), Case.created_at >= lo,
-               Case.created_at < hi, *in_dep))).one()
     st.categories = sorted(per_category.items(), key=lambda item: (-item[1], item[0]))
     st.weekly = {week: weekly[week] for week, _, _ in weeks if week in weekly}
 
@@ -235,17 +219,19 @@ async def compute(session: AsyncSession, *, start: date, end: date, now: datetim
     def overdue(*columns):
         stmt = select(*columns).select_from(CaseDeadline)
         return stmt.join(Case, col(Case.id) == CaseDeadline.case_id) if department else stmt
-    st.overdue_n = (await session.exec(select(
-        overdue(func.count()).where(*running).scalar_subquery()
-        + overdue(func.count()).where(*ended).scalar_subquery()))).one()
-    listed = (Case.number, Case.department, CaseDeadline.kind, CaseDeadline.due_at)
-    late = [*(await session.exec(
-        select(*listed).join(Case, col(Case.id) == CaseDeadline.case_id).where(*running)
-        .order_by(CaseDeadline.due_at, Case.number).limit(overdue_limit))).all(),
-            *(await session.exec(   # few: no order asked, so that its own index is read
-                select(*listed).join(Case, col(Case.id) == CaseDeadline.case_id)
-                .where(*ended))).all()]
-    late.sort(key=lambda row: (row[3], row[0]))
+    still, since = (await session.exec(select(
+        overdue(func.count()).where(*running).scalar_subquery(),
+        overdue(func.count()).where(*ended).scalar_subquery()))).one()
+    st.overdue_n = still + since
+    listed = select(Case.number, Case.department, CaseDeadline.kind, CaseDeadline.due_at).join(
+        Case, col(Case.id) == CaseDeadline.case_id)
+    late = []
+    if still:
+        late += (await session.exec(listed.where(*running).order_by(
+            CaseDeadline.due_at, Case.number).limit(overdue_limit))).all()
+    if since:   # few: no order asked, so that its own index is read
+        late += (await session.exec(listed.where(*ended))).all()
+        late.sort(key=lambda row: (row[3], row[0]))
     as_of_day = last_day_of(as_of)   # the period's last day, or today
     st.overdue = [Overdue(number, dep, kind, day, (as_of_day - day).days)
                   for number, dep, kind, due in late[:overdue_limit]
