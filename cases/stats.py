@@ -2,7 +2,9 @@
 
 Definitions (DOMAIN.md; the period is whole Asia/Shanghai days, both ends included; a case
 belongs to the department it is with now):
-- 受理案件 received: cases registered in the period.
+- 受理案件 received: cases registered in the period. ``linked``: those of them staff linked into
+  another case's group (a repeat of a matter received already: counted once, the group's main
+  case, when leaders choose so — ``Stats.matters``).
 - 办结率 closure rate: of the accepted cases whose handling limit (its latest round, after any
   send-back) ends in the period, those concluded (replied) by now.
 - 按期办结率 on-time rate: of the cases concluded in the period, those concluded before their
@@ -62,6 +64,7 @@ class Stats:
     end: date
     department: str | None
     received: int = 0
+    linked: int = 0          # of the received, those in another case's group (cases.matters)
     closure: Ratio = Ratio(0, 0)
     on_time: Ratio = Ratio(0, 0)
     satisfaction: Ratio = Ratio(0, 0)
@@ -72,6 +75,14 @@ class Stats:
     overdue_n: int = 0                                      # all of them (the list may stop)
     weekly: dict[date, dict[str, int]] = field(default_factory=dict)
     lights: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def matters(self) -> int:
+        """The received cases with each group of linked cases counted once."""
+        return self.received - self.linked
+
+    def received_as(self, linked_once: bool) -> int:
+        return self.matters if linked_once else self.received
 
 
 def period(start: date | None, end: date | None, now: datetime) -> tuple[date, date]:
@@ -179,6 +190,11 @@ async def compute(session: AsyncSession, *, start: date, end: date, now: datetim
         if sum(counts):
             per_category[level1] = sum(counts)
     st.received = sum(per_category.values())
+    # few cases are linked: found through the index of main_case_id, not by reading the period
+    st.linked = (await session.exec(
+        select(func.count()).select_from(Case)
+        .where(col(Case.main_case_id).is_not(None), Case.created_at >= lo,
+               Case.created_at < hi, *in_dep))).one()
     st.categories = sorted(per_category.items(), key=lambda item: (-item[1], item[0]))
     st.weekly = {week: weekly[week] for week, _, _ in weeks if week in weekly}
 
