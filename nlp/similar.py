@@ -22,7 +22,8 @@ How a check works, without reading every open case:
    from it and the two 3-gram counts, the same two of the first sentences' 2-grams (exact), the
    rare names both share (and the longest), a subject the caller gave to both, a conflict
    (the two first sentences name places, companies … of one kind, or years, and none in
-   common), a follow-up cue, the length ratio. Its weights and threshold are in
+   common, not even two characters: 月白公路 and 双石公路 are two roads, 五一大桥 and 五一桥 one), a
+   follow-up cue, the length ratio. Its weights and threshold are in
    ``config/similar.yaml`` (trained by ``bench/same_matter_eval.py --fit``). Two different
    subjects given by the caller for one field veto a match (``subject_conflict_jaccard``).
 
@@ -30,16 +31,17 @@ Everything needed for a check is in ``signature(text)``: stored beside a case, i
 index at start without reading or normalising texts again. This module knows no database.
 
 Measured on the 544 hand-labelled pairs (``bench/same_matter_eval.py --subjects``: trained on
-one half, reported on the other): precision 0.962 / 0.952, recall 0.678 / 0.714 (issue 12
-asks 0.95 and 0.8: other citizens' complaints about one subject, 85 of the 317 same-matter
-pairs, share too few words to be told from the same problem at another place; recall 0.34
-there, reposts 1.0). The hand thresholds this replaces: precision 0.92–0.93, recall 0.64.
+one half, reported on the other): precision 0.963 / 0.952, recall 0.691 / 0.714; the shipped
+model (trained on all) 0.961, 0.707. Issue 12 asks 0.95 and 0.8: other citizens' complaints
+about one subject, 85 of the 317 same-matter pairs, share too few words to be told from the
+same problem at another place (recall ≈ 0.37 there; reposts 1.0). The hand thresholds this
+replaces: precision 0.92–0.93, recall 0.64 held out.
 
 Measured (bench/linking_bench.py, 100,000 synthetic open cases, 2 cores shared with a busy
-classifier job, load ≈ 8): a check p50 ≈ 2.3 ms, p95 ≈ 9 ms including normalisation (the
-version before the pair model, same load: 1.1 ms, 10 ms); the index holds ≈ 166 MB (1.7 kB
-per case; before 127 MB); rebuilt from stored signatures in ≈ 18 s (before 10 s); ≈ 2–3 ms per
-case to sign a text. Most candidates are turned down on their text features in one numpy pass
+classifier job, load ≈ 9): a check p50 ≈ 1.9 ms, p95 ≈ 11 ms including normalisation (the
+version before the pair model, same load: 1.1 ms, 10 ms); the index holds ≈ 168 MB (1.8 kB
+per case; before 127 MB); rebuilt from stored signatures in ≈ 10 s; ≈ 1–2 ms per case to sign
+a text. Most candidates are turned down on their text features in one numpy pass
 (``_hopeless``) before any name is looked at.
 """
 from __future__ import annotations
@@ -67,6 +69,7 @@ _NAME_CORES = (2, 3, 4)   # a name's last characters kept besides the whole (see
 _SCHEME = "affine32"   # datasketch's MinHash scheme; part of what a stored signature means
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?=年|届|级)")
 HEAD = "head:"   # the kinds of the names read in the first sentence begin so
+PIECE = "piece"   # two characters of a name read in the first sentence (see ``names``)
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 HEAD_CHARS = 40   # the title-like first sentence is read up to this many letters and digits
 PAIR_FEATURES = ("jaccard", "containment", "head_jaccard", "head_containment", "shared_name",
@@ -240,18 +243,20 @@ class SignatureMaker:
             minhash.update_batch(grams.tolist())
         first = first_sentence(text)
         names = (self.names(text) | self.subject_names(subjects)
-                 | {(HEAD + kind, name) for kind, name in self.names(first)}
+                 | {(HEAD + kind, name) for kind, name in self.names(first, pieces=True)}
                  | {(HEAD + "year", y) for y in _YEAR.findall(first)})
         follow_up = bool(self._cues and self._cues.search(text))
         head = gram_hashes(_NOT_WORD.sub("", first)[:HEAD_CHARS], 2).astype(np.uint32)
         return Signature(minhash.hashvalues.astype(np.uint32), len(grams), frozenset(names),
                          follow_up, head)
 
-    def names(self, text: str) -> set[tuple[str, str]]:
+    def names(self, text: str, pieces: bool = False) -> set[tuple[str, str]]:
         """Names in ``text``: (kind, name). Where a name starts is a guess (承包方华建劳务公司), so
         the name is kept with its last 2, 3 and 4 characters before the ending as well as
         whole, except where those characters are an ending or a trade themselves (劳务, 项目);
-        a company's name is kept without its ending (华建劳务有限公司 = 华建劳务公司)."""
+        a company's name is kept without its ending (华建劳务有限公司 = 华建劳务公司). With
+        ``pieces`` the two-character pieces of each name before its ending are kept too, of kind
+        ``piece`` (五一大桥 and 五一桥 share 五一: not two bridges)."""
         found: set[tuple[str, str]] = set()
         if self._endings is None:
             return found
@@ -271,6 +276,9 @@ class SignatureMaker:
             for length in {len(core), *(n for n in _NAME_CORES if n < len(core))}:
                 if core[-length:] not in self._words:   # 劳务 of 华建劳务, 项目 of 幸福里项目工地
                     found.add((kind, core[-length:] + ending))
+            if pieces:
+                found.update((PIECE, core[i:i + 2]) for i in range(len(core) - 1)
+                             if not core[i:i + 2].isdigit())
         return found
 
     def subject(self, value: str) -> str:
@@ -387,7 +395,7 @@ class SameMatterIndex:
     Not thread-safe: one writer (or a lock) around ``add``/``remove``/``find``. Kept per open
     case: the MinHash values (0.5 kB), their band hashes in the LSH arrays (37 bands at the 0.3
     threshold: 0.4 kB), the first sentence's 2-grams (0.16 kB) and the names as 8-byte codes
-    with their postings (≈ 1.7 kB in all); no text is kept.
+    with their postings (≈ 1.8 kB in all); no text is kept.
 
     datasketch's own ``MinHashLSH`` keeps Python bytes and a set per bucket: the first version
     of this index, built on it, held ≈ 10 kB per case (tracemalloc), ≈ 1 GB for 100,000 open
@@ -411,6 +419,9 @@ class SameMatterIndex:
         self._kinds: dict[str, int] = {}
         self._bands = [_Postings() for _ in range(params.b)]
         self._names = _Postings()
+        self._cache_for: tuple[SimilarConfig, int] | None = None
+        self._cache: tuple[set[int], set[int], np.ndarray | None, float] = (set(), set(), None,
+                                                                          0.0)
 
     def __len__(self) -> int:
         return len(self._slot)
@@ -568,11 +579,13 @@ class SameMatterIndex:
 
     def _head_conflict(self, codes: Iterable[int], other: np.ndarray, both: set[int]) -> bool:
         """The two first sentences name things of one kind (villages, roads, years …) and no
-        name in common, not even the last characters: two subjects."""
+        name in common, not even the last characters or two characters of one: two
+        subjects."""
         if not len(other):
             return False
         kinds = self._head_kinds
-        if any(c & 0xFF in kinds for c in both):
+        piece = self._kinds.get(HEAD + PIECE)
+        if any(c & 0xFF in kinds or c & 0xFF == piece for c in both):
             return False
         mine = {c & 0xFF for c in codes}
         theirs = {c & 0xFF for c in other.tolist()}
@@ -620,24 +633,35 @@ class SameMatterIndex:
 
     @property
     def _given(self) -> set[int]:
-        return {i for kind, i in self._kinds.items() if kind.startswith("subject:")}
+        return self._derived()[0]
 
     @property
     def _head_kinds(self) -> set[int]:
-        kinds = {HEAD + kind for kind in (*self.config.name_endings, "year")}
-        return {i for kind, i in self._kinds.items() if kind in kinds}
+        return self._derived()[1]
 
     @property
     def _weights(self) -> np.ndarray | None:
-        weights = self.config.pair_weights
-        if not weights:
-            return None
-        return np.array([float(weights.get(name, 0.0)) for name in PAIR_FEATURES])
+        return self._derived()[2]
 
     @property
     def _logit(self) -> float:
-        p = min(max(self.config.same_probability, 1e-6), 1 - 1e-6)
-        return float(np.log(p / (1 - p)))
+        return self._derived()[3]
+
+    def _derived(self) -> tuple[set[int], set[int], np.ndarray | None, float]:
+        """What every check reads of the config and the kinds of names: made again only when
+        either changed (the config may be replaced, as the evaluation does)."""
+        cfg = self.config
+        if (self._cache_for is None or self._cache_for[0] is not cfg
+                or self._cache_for[1] != len(self._kinds)):
+            head = {HEAD + kind for kind in (*cfg.name_endings, "year")}
+            weights = (np.array([float(cfg.pair_weights.get(name, 0.0))
+                                 for name in PAIR_FEATURES]) if cfg.pair_weights else None)
+            p = min(max(cfg.same_probability, 1e-6), 1 - 1e-6)
+            self._cache = ({i for kind, i in self._kinds.items() if kind.startswith("subject:")},
+                           {i for kind, i in self._kinds.items() if kind in head},
+                           weights, float(np.log(p / (1 - p))))
+            self._cache_for = (cfg, len(self._kinds))
+        return self._cache
 
     def _head_common(self, head: np.ndarray, index: np.ndarray) -> np.ndarray:
         """How many of ``head``'s 2-grams each case of ``index`` has in its own head."""
@@ -659,9 +683,13 @@ class SameMatterIndex:
         return out
 
     def _rare_codes(self, codes: Iterable[int]) -> set[int]:
+        """The names found in at most ``rare_name_cases`` open cases (pieces never count)."""
         limit = self.config.rare_name_cases
+        piece = self._kinds.get(HEAD + PIECE)
         rare = set()
         for code in codes:
+            if code & 0xFF == piece:
+                continue
             slots = self._names.get(code, 4 * limit)
             if slots is not None and sum(self._live(s) for s in slots) <= limit:
                 rare.add(code)

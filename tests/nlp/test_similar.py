@@ -174,6 +174,10 @@ def test_first_sentences_naming_two_places_speak_against_one_matter(index):
     features = dict(zip(PAIR_FEATURES, index.pair_features(
         other_road, index.make("月白公路被运煤的重型货车压得坑坑洼洼。")), strict=True))
     assert features["head_conflict"] == 1 and features["shared_name"] == 0
+    # one bridge however it is written: two characters of its name in common
+    bridge = dict(zip(PAIR_FEATURES, index.pair_features(
+        index.make("五一大桥不能拆除。"), index.make("拆五一桥建商铺违法。")), strict=True))
+    assert bridge["head_conflict"] == 0
     # a follow-up naming the same road is found, with little text in common
     matches = index.find("我们反映过的月白公路到现在还是坑坑洼洼，请尽快修复。")
     assert keys(matches) == ["HY010"] and "月白公路" in matches[0].shared
@@ -208,31 +212,31 @@ def evaluation():
 @pytest.mark.slow
 def test_labelled_pairs_measured_figures_hold(evaluation):
     """What the shipped pair model reaches from the text alone (bench/same_matter_eval.py, no
-    --subjects; ≈ 20 s): precision 0.957, recall 0.707 over all pairs. A floor against
+    --subjects; ≈ 20 s): precision 0.958, recall 0.719 over all pairs. A floor against
     regressions (these pairs trained it: the held-out figures are the next test's)."""
     module, ev, config = evaluation
     total = ev.counts(config)
     assert total.precision >= 0.95
-    assert total.recall >= 0.70
+    assert total.recall >= 0.71
     assert ev.counts(config, kind="repost: near-identical text, small edits").recall >= 0.98
 
 
 @pytest.mark.slow
 def test_the_pair_model_holds_on_pairs_it_was_not_trained_on(evaluation):
     """Trained on one half of the pairs, its threshold chosen there, judged on the other: today
-    precision 0.953 and 0.953, recall 0.685 and 0.732 (half B, half A)."""
+    precision 0.954 and 0.953, recall 0.691 and 0.732 (half B, half A)."""
     module, ev, config = evaluation
     for trained, held_out in (("A", "B"), ("B", "A")):
         c = ev.counts(ev.fit(config, trained), held_out)
         assert c.precision >= 0.94, (trained, c.line())
-        assert c.recall >= 0.66, (trained, c.line())
+        assert c.recall >= 0.67, (trained, c.line())
 
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="issue 12's recall target (0.8) is not reached: precision "
-                   "0.957, recall 0.707 (held out: 0.953, 0.685 / 0.732); other citizens' "
-                   "complaints about one subject (recall 0.37) share too few words to be told "
-                   "from the same problem at another place")
+                   "0.958, recall 0.719 (held out: 0.954 / 0.953, 0.691 / 0.732); other "
+                   "citizens' complaints about one subject (recall 0.39) share too few words to "
+                   "be told from the same problem at another place")
 def test_labelled_pairs_reach_the_issue_targets(evaluation):
     module, ev, config = evaluation
     total = ev.counts(config)   # the xfail is strict: reaching the targets makes this test fail
