@@ -32,10 +32,17 @@ browser:
 	  fi; }
 
 # Lint (ruff), the layering contracts (import-linter, see pyproject.toml), then the tests.
+# `make test TEST_WORKERS=2` runs them on two processes (pytest-xdist; a test file stays on one
+# worker, the longest files start first: see tests/conftest.py). Off by default: on a machine
+# loaded by other work the SIGKILL test's 60 s deadlines were missed on two workers and not in
+# one process. PYTHONDONTWRITEBYTECODE is emptied for the run: with it set, pytest cannot keep
+# the modules it rewrites (hypothesis and schemathesis whole, the tests) and every run compiles
+# them again, and each subprocess a test starts compiles the project again.
+TEST_WORKERS ?= 0
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
 	$(PY) bench/intake_bench.py

@@ -213,6 +213,7 @@ class FakeTelegram:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> FakeTelegram:
+        self._closing = False
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._endpoint)
         app.router.add_get("/file/bot{token}/{path:.*}", self._file)

@@ -11,6 +11,7 @@ from bot.frontends.runner import Runner
 from bot.frontends.telegram import make_api
 from bot.notify.outbox_hook import write_outbox
 from config.settings import Settings
+from tests.conftest import migrated_sqlite
 from tests.fakes.telegram_server import FakeTelegram
 
 STAFF_CHAT = -1001
@@ -48,13 +49,13 @@ class RunningBot:
 
 
 @pytest.fixture
-async def start_bot(classifier, tmp_path):
+async def start_bot(classifier, tmp_path, sqlite_template):
     """``await start_bot(tg, frontend, **settings)``: the bot polling the fake server."""
     bots: list[RunningBot] = []
 
     async def start(tg: FakeTelegram, frontend: str, **extra) -> RunningBot:
-        settings = bot_settings(tg, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", frontend,
-                                **extra)
+        settings = bot_settings(tg, migrated_sqlite(sqlite_template, tmp_path / "bot.db"),
+                                frontend, **extra)
         app = await build_app(settings, classifier_loader=lambda: classifier,
                               on_outgoing=write_outbox)
         runner = Runner(app, make_api(settings))
