@@ -191,3 +191,32 @@ def test_training_adds_the_low_rank_model_and_records_it():
     scores = model.scores(model.vector_of(*doc))
     assert model.classes[int(np.argmax(scores))] == "劳动和社会保障"
     assert not np.allclose(scores, plain.scores(plain.vector_of(*doc)))
+
+
+def test_training_weighs_categories_alike_and_shifts_by_prior():
+    """macro-F1 counts a small category as much as a large one: ``balance`` weighs each
+    one-vs-rest SVM's sides as if equal in size, ``prior`` raises a category's bias by
+    prior × −log(its share). Both are recorded in the model's meta."""
+    from nlp.train import fit
+
+    words = {"城乡建设": ["物业", "小区", "拆迁", "房屋"], "交通运输": ["公交", "车站", "线路", "司机"]}
+    pairs, labels = [], []
+    rng = np.random.default_rng(5)
+    for c, n in (("城乡建设", 40), ("交通运输", 8)):
+        for _ in range(n):
+            text = list(rng.choice(words[c], 4)) + list(rng.choice(sum(words.values(), []), 2))
+            pairs.append(([], text))
+            labels.append(c)
+    kw = dict(min_df=1, lowrank=0.0, calibrate=False)
+    plain = fit(pairs, labels, balance=0.0, prior=0.0, **kw)
+    shifted = fit(pairs, labels, balance=0.0, prior=0.1, **kw)
+    freq = np.array([labels.count(c) / len(labels) for c in plain.classes])
+    assert np.allclose(np.array(shifted.bias) - plain.bias, -0.1 * np.log(freq))
+    assert np.allclose(shifted._weights, plain._weights)
+    balanced = fit(pairs, labels, balance=1.0, prior=0.0, **kw)
+    assert balanced.meta["params"]["balance"] == 1.0 and shifted.meta["params"]["prior"] == 0.1
+    k = plain.classes.index("交通运输")
+    doc = ([], ["物业", "公交"])                                   # one word of each
+    margin = [m.scores(m.vector_of(*doc))[k] - m.scores(m.vector_of(*doc))[1 - k]
+              for m in (plain, balanced)]
+    assert margin[1] > margin[0]                                   # the small class gains
