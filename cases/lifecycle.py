@@ -127,6 +127,14 @@ class Lifecycle:
     def action_label(self, action: str) -> str:
         return self.labels["actions"].get(str(action), str(action))
 
+    def field_words(self, key: str, value: Any) -> str:
+        """A step's input as people read it: an outcome or rating by its label."""
+        for name, choices in (("outcome", self.outcomes), ("rating", self.ratings),
+                              ("reception_outcome", self.reception_outcomes)):
+            if key == name and value in choices:
+                return choices[value].label
+        return str(value)
+
     def role_label(self, role: str) -> str:
         return self.labels["roles"].get(str(role), str(role))
 
@@ -321,7 +329,7 @@ def plan_transition(status: CaseStatus | str, action: Action | str, role: Role |
 
     fields = _check_fields_given(row, fields, table)
     extension_days = int(fields["days"]) if row.extends else 0
-    values = {key: _display(key, value, table) for key, value in fields.items()}
+    values = {key: table.field_words(key, value) for key, value in fields.items()}
     values |= {"case_no": case_no, "status": table.status_label(row.to)}
     values |= {f"limit_{k}": str(limit.days) for k, limit in table.rules.limits.items()}
     outcome = table.outcomes[fields["outcome"]] if "outcome" in row.requires else None
@@ -398,12 +406,3 @@ def _check_fields_given(row: Transition, fields: dict[str, Any], table: Lifecycl
             c.label for c in table.reception_outcomes.values()))
     return fields
 
-
-def _display(key: str, value: Any, table: Lifecycle) -> str:
-    if key == "outcome" and value in table.outcomes:
-        return table.outcomes[value].label
-    if key == "rating" and value in table.ratings:
-        return table.ratings[value].label
-    if key == "reception_outcome" and value in table.reception_outcomes:
-        return table.reception_outcomes[value].label
-    return str(value)

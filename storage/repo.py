@@ -3,6 +3,7 @@ transaction (one per incoming event)."""
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -93,6 +94,9 @@ async def create_case(session: AsyncSession, *, citizen: Citizen, note: str,
                           to_status=case.status, note=note))
     await session.flush()
     return case
+
+
+CASE_NUMBER = re.compile(r"HY\d{8}-\d{5,}")   # as case_number writes it
 
 
 def case_number(case_id: int, at: datetime) -> str:

@@ -217,7 +217,8 @@ async def dashboard(request: Request, web: WebDep, who: StaffDep, view: ViewDep)
 
 # ---------------------------------------------------------------- the charts
 
-def _image(fmt: str, draw: Callable[[Axes], None], height: float = 4.5) -> bytes:
+def image(fmt: str, draw: Callable[[Axes], None], height: float = 4.5) -> bytes:
+    """A chart drawn by ``draw`` as PNG or SVG (Chinese fonts; SVG text as paths)."""
     with chinese_charts(**{"svg.fonttype": "path"}):
         fig = Figure(figsize=(9, height), dpi=100)
         draw(fig.subplots())
@@ -261,7 +262,7 @@ def weekly_chart(nums: Numbers, texts, fmt: str) -> bytes:
         else:
             _empty(ax, texts.stats_chart_empty)
 
-    return _image(fmt, draw)
+    return image(fmt, draw)
 
 
 def lights_chart(nums: Numbers, texts, fmt: str, name: Callable[[str], str]) -> bytes:
@@ -286,7 +287,7 @@ def lights_chart(nums: Numbers, texts, fmt: str, name: Callable[[str], str]) -> 
         else:
             _empty(ax, texts.stats_chart_empty)
 
-    return _image(fmt, draw, height=max(3.0, 1.2 + 0.4 * len(deps)))
+    return image(fmt, draw, height=max(3.0, 1.2 + 0.4 * len(deps)))
 
 
 def satisfaction_chart(nums: Numbers, texts, t, fmt: str) -> bytes:
@@ -311,7 +312,7 @@ def satisfaction_chart(nums: Numbers, texts, t, fmt: str) -> bytes:
         if not trend:
             _empty(ax, texts.stats_chart_empty)
 
-    return _image(fmt, draw)
+    return image(fmt, draw)
 
 
 def aspects_chart(nums: Numbers, texts, t, fmt: str, labels: dict[str, str],
@@ -334,7 +335,7 @@ def aspects_chart(nums: Numbers, texts, t, fmt: str, labels: dict[str, str],
         if not any(r.n for r in aspects.values()):
             _empty(ax, texts.stats_chart_empty)
 
-    return _image(fmt, draw, height=3.5)
+    return image(fmt, draw, height=3.5)
 
 
 def draw_chart(web: Web, nums: Numbers, name: str, fmt: str) -> bytes:

@@ -12,24 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import io
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.conversations.render import category_of, shorten
-from bot.conversations.report import chinese_charts
 from cases import matters
 from cases.deadlines import SHANGHAI, local_date
 from cases.matters import Subject, SubjectTrend, WarningRule
 from storage.models import Case
+from web.dashboard import image
 from web.deps import Staff, Web
 from web.workspace import StaffDep, WebDep, render
 
@@ -136,15 +133,6 @@ async def top_subjects(web: Web, session: AsyncSession, now: datetime,
     return series
 
 
-def _image(fmt: str, draw: Callable[[Axes], None], height: float = 4.5) -> bytes:
-    with chinese_charts(**{"svg.fonttype": "path"}):
-        fig = Figure(figsize=(9, height), dpi=100)
-        draw(fig.subplots())
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format=fmt)
-    return buffer.getvalue()
-
 
 def weekly_chart(web: Web, weeks: list[date], series: list[tuple[str, list[int]]],
                  fmt: str) -> bytes:
@@ -165,7 +153,7 @@ def weekly_chart(web: Web, weeks: list[date], series: list[tuple[str, list[int]]
             ax.text(0.5, 0.5, t.warnings_chart_empty, ha="center", va="center",
                     transform=ax.transAxes)
 
-    return _image(fmt, draw)
+    return image(fmt, draw)
 
 
 @router.get("/warnings/chart.{fmt}")

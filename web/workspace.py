@@ -11,7 +11,6 @@ the case, shown in the timeline."""
 from __future__ import annotations
 
 import logging
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -32,7 +31,6 @@ from web.forms import bound, csrf_ok, csrf_value
 from web.query import FiltersDep, find
 
 log = logging.getLogger(__name__)
-NUMBER = re.compile(r"HY\d{8}-\d{5,}")     # a case number, as storage.repo.case_number writes it
 FLAGS = (Flag.COLLECTIVE, Flag.ESCALATION, Flag.LITIGATION, Flag.OFFICIAL, Flag.UTILITY)
 router = APIRouter(include_in_schema=False)
 
@@ -150,7 +148,7 @@ def event_view(web: Web, ev: CaseEvent) -> dict:
     return {"at": ev.at, "action": action,
             "role": lifecycle.role_label(ev.role) if ev.role else "",
             "note": ev.note if ev.note not in (ev.action, action) else "",
-            "fields": [(field_words.get(k, k), presenters.field_words(lifecycle, k, v))
+            "fields": [(field_words.get(k, k), lifecycle.field_words(k, v))
                        for k, v in (ev.fields or {}).items()],
             "status": lifecycle.status_label(ev.to_status) if ev.to_status else ""}
 
@@ -175,7 +173,7 @@ async def matter_view(scope: Scope, case: Case, who: Staff, roles: list[Role],
         fields = ev.fields or {}
         if fields.get("why"):
             why.append(str(fields["why"]))
-        for number in NUMBER.findall(str(fields.get("cases") or "")):
+        for number in repo.CASE_NUMBER.findall(str(fields.get("cases") or "")):
             if number in in_group or any(r.number == number for r in related):
                 continue
             other = await repo.case_by_number(session, number=number)

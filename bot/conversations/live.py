@@ -18,7 +18,6 @@ Messages go through the outbox like everything else (order kept, nothing lost).
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from bot.chat import Button, Kind, Outgoing
@@ -32,7 +31,6 @@ from cases.lifecycle import Role
 from storage import cases, repo
 from storage.models import Case, LiveSession
 
-_NUMBER = re.compile(r"HY\d{8}-\d{5,}")
 BUTTONS = (LiveTake, LiveStart)
 MAX_RELAYED = 3500   # characters of one relayed text (a Telegram message holds 4,096)
 
@@ -187,7 +185,7 @@ async def from_citizen(ctx: Context, session: LiveSession) -> None:
 async def from_handler(ctx: Context, mine: list[LiveSession]) -> None:
     """A handler's message in their private chat: to their one conversation, or to the one
     whose message they answer."""
-    numbers = _NUMBER.findall(ctx.event.reply_to_text)
+    numbers = repo.CASE_NUMBER.findall(ctx.event.reply_to_text)
     chosen = [s for s in mine if s.handler_chat_id == ctx.event.chat_id] or mine
     if numbers:
         by_case = {c.id: c for c in [await case_of(ctx, s) for s in chosen] if c}
@@ -213,7 +211,7 @@ async def staff_reply(ctx: Context) -> bool:
     """A message in a staff chat answering one of a running conversation's messages (its
     case number in the message answered) by the handler of that conversation: to the citizen.
     False when it is no such message."""
-    numbers = _NUMBER.findall(ctx.event.reply_to_text)
+    numbers = repo.CASE_NUMBER.findall(ctx.event.reply_to_text)
     if not numbers:
         return False
     for session in await live.active_for_handler(ctx.session, ctx.event.user_id):
@@ -326,7 +324,7 @@ async def finish(scope: Scope, session: LiveSession, reason: str) -> None:
 async def staff_end(ctx: Context, args: str) -> None:
     """/end [编号] from a handler: their conversation on that case (or their only one)."""
     mine = await live.active_for_handler(ctx.session, ctx.event.user_id)
-    numbers = _NUMBER.findall(args.upper() + " " + ctx.event.reply_to_text)
+    numbers = repo.CASE_NUMBER.findall(args.upper() + " " + ctx.event.reply_to_text)
     if numbers:
         cases_of = {s.id: await case_of(ctx, s) for s in mine}
         mine = [s for s in mine if cases_of[s.id] and cases_of[s.id].number in numbers]

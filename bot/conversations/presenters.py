@@ -22,7 +22,7 @@ from bot.conversations.render import category_of, esc, local_time, mask_phone, s
 from cases import glance
 from cases.deadlines import DeadlineRules
 from cases.glance import Light
-from cases.lifecycle import Action, CaseStatus, Lifecycle, Role
+from cases.lifecycle import Action, CaseStatus, Role
 from cases.service import STAFF_ROLES, Done
 from config.catalog import Catalog, Texts
 from storage import cases, repo
@@ -86,19 +86,8 @@ def event_words(scope: Scope, event: CaseEvent) -> str | None:
         return None
     values = _Blank()
     for key, value in (event.fields or {}).items():
-        values[key] = esc(shorten(field_words(lifecycle, key, value), 300))
+        values[key] = esc(shorten(lifecycle.field_words(key, value), 300))
     return words.format_map(values)
-
-
-def field_words(lifecycle: Lifecycle, key: str, value: object) -> str:
-    """A step's input as people read it: an outcome or rating by its label."""
-    if key == "outcome" and value in lifecycle.outcomes:
-        return lifecycle.outcomes[value].label
-    if key == "rating" and value in lifecycle.ratings:
-        return lifecycle.ratings[value].label
-    if key == "reception_outcome" and value in lifecycle.reception_outcomes:
-        return lifecycle.reception_outcomes[value].label
-    return str(value)
 
 
 async def glance_words(scope: Scope, case: Case, *, for_citizen: bool) -> list[str]:
