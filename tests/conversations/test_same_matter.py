@@ -84,7 +84,6 @@ async def test_a_repeat_complaint_is_offered_the_open_case_and_added_to_it(world
     assert len(added) == 1 and "到现在还没有处理" in added[0].fields["info"]
     handler_chat = "\n".join(m.text for _, m in world.in_chat(HRSS_CHAT))
     assert "到现在还没有处理" in handler_chat, "the handler is told"
-    assert chat.app is world.app
 
 
 async def test_a_different_matter_of_the_same_citizen_is_not_offered(world):
